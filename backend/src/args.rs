@@ -1,0 +1,83 @@
+//! Command line and environment for the replica.
+//!
+//! Kept dependency-free: three flags do not justify an argument parser.
+
+use std::net::SocketAddr;
+
+pub const USAGE: &str = "\
+usage: ringlb-backend [--listen ADDR] [--id ID] [--threads N]
+
+  --listen ADDR   address to listen on (default 0.0.0.0:$PORT, PORT defaults to 5000)
+  --id ID         identity reported by /home (default $SERVER_ID, else the host name)
+  --threads N     worker threads (default 1)
+  --announce      print \"listening <ip:port>\" on stdout once bound
+
+GET /home       -> 200 {\"message\": \"Hello from Server: <ID>\", \"status\": \"successful\"}
+GET /heartbeat  -> 200, empty body";
+
+/// Parsed start-up options.
+#[derive(Debug)]
+pub struct Args {
+    pub listen: SocketAddr,
+    pub id: String,
+    pub threads: usize,
+    pub help: bool,
+    /// Print `listening <addr>` on stdout once bound (for ringlb's process
+    /// provisioner, which starts replicas on port 0).
+    pub announce: bool,
+}
+
+impl Args {
+    /// Reads flags from `std::env::args` and defaults from `SERVER_ID` and `PORT`.
+    pub fn from_env() -> Result<Args, String> {
+        let port = match std::env::var("PORT") {
+            Ok(p) => p
+                .parse::<u16>()
+                .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
+            Err(_) => 5000,
+        };
+        let id = std::env::var("SERVER_ID")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(default_id);
+        let mut args = Args {
+            listen: SocketAddr::from(([0, 0, 0, 0], port)),
+            id,
+            threads: 1,
+            help: false,
+            announce: false,
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(flag) = it.next() {
+            let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+            match flag.as_str() {
+                "--listen" => {
+                    let v = value("--listen")?;
+                    args.listen = v
+                        .parse()
+                        .map_err(|_| format!("--listen must be ip:port, got {v:?}"))?;
+                }
+                "--id" => args.id = value("--id")?,
+                "--threads" => {
+                    let v = value("--threads")?;
+                    args.threads =
+                        v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            format!("--threads must be a positive number, got {v:?}")
+                        })?;
+                }
+                "--announce" => args.announce = true,
+                "-h" | "--help" => args.help = true,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn default_id() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}

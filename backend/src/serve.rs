@@ -1,0 +1,83 @@
+//! Accept loop with graceful shutdown on SIGTERM and SIGINT.
+//!
+//! Each connection is served by hyper's HTTP/1 state machine (keep-alive,
+//! pipelining). On a signal the listener closes, in-flight connections get
+//! hyper's graceful shutdown and up to five seconds to finish.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::args::Args;
+use crate::responses::Responses;
+
+/// How long in-flight connections may take to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(5);
+
+pub async fn run(args: Args) -> Result<(), String> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    log::info!("replica {} listening on {local}", args.id);
+    if args.announce {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening {local}")
+            .and_then(|_| out.flush())
+            .map_err(|e| format!("cannot announce the address: {e}"))?;
+    }
+
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let responses = Responses::new(&args.id);
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new());
+    http.header_read_timeout(Duration::from_secs(30));
+
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        log::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let responses = responses.clone();
+                let service = service_fn(move |req| {
+                    let resp = responses.answer(&req);
+                    async move { Ok::<_, Infallible>(resp) }
+                });
+                let conn = http.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    drop(listener);
+    log::info!("replica {} shutting down", args.id);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(DRAIN) => log::warn!("drain timed out"),
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Assembling ringlb from its settings: the fleet, its provisioner, and the
+//! Pingora services (proxy, admin, supervisor) in one `Server`.
+
+use std::sync::Arc;
+
+use pingora::server::Server;
+use pingora::services::background::background_service;
+use pingora_core::services::listening::Service;
+use tokio::sync::mpsc;
+
+use crate::admin::{AdminApi, AdminService};
+use crate::config::{ProvisionerKind, Settings};
+use crate::fleet::{Fleet, FleetOptions};
+use crate::health::Supervisor;
+use crate::provision::process::ProcessOptions;
+use crate::provision::{ProcessProvisioner, Provisioner, StaticProvisioner};
+use crate::proxy::RingProxy;
+use crate::ring::RingSpec;
+
+/// Handles `main` keeps to clean up after the server stops.
+pub struct Running {
+    pub provisioner: Arc<dyn Provisioner>,
+}
+
+/// Builds the provisioner named in config.
+pub fn provisioner(
+    settings: &Settings,
+) -> Result<
+    (
+        Arc<dyn Provisioner>,
+        mpsc::UnboundedReceiver<crate::provision::Exited>,
+    ),
+    String,
+> {
+    let (exits_tx, exits_rx) = mpsc::unbounded_channel();
+    let p: Arc<dyn Provisioner> = match &settings.replicas.provisioner {
+        ProvisionerKind::Static => Arc::new(StaticProvisioner::new()),
+        ProvisionerKind::Process {
+            binary,
+            bind,
+            threads,
+        } => {
+            let binary = match binary {
+                Some(b) => b.clone(),
+                None => ProcessProvisioner::default_binary()
+                    .ok_or("ringlb-backend not found next to ringlb; set ringlb.replicas.binary")?,
+            };
+            let options = ProcessOptions {
+                binary,
+                bind: *bind,
+                threads: *threads,
+                start_timeout: settings.replicas.start_timeout,
+                stop_timeout: settings.replicas.stop_timeout,
+            };
+            Arc::new(
+                ProcessProvisioner::new(options, exits_tx)
+                    .map_err(|e| format!("cannot start the replica supervisor: {e}"))?,
+            )
+        }
+    };
+    Ok((p, exits_rx))
+}
+
+/// Adds ringlb's services to `server`.
+pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, String> {
+    let (provisioner, exits) = provisioner(settings)?;
+    let spec = RingSpec {
+        slots: settings.ring.slots,
+        vnodes: settings.ring.vnodes,
+        family: settings.ring.family.build(),
+    };
+    let fleet = Arc::new(Fleet::new(
+        spec,
+        provisioner.clone(),
+        FleetOptions {
+            max_replicas: settings.replicas.max,
+            start_timeout: settings.replicas.start_timeout,
+            health: settings.health.clone(),
+        },
+    ));
+    let (suspects_tx, suspects_rx) = mpsc::channel(64);
+    let api = Arc::new(AdminApi::new(fleet.clone(), settings.admin.max_body_bytes));
+
+    let supervisor = background_service(
+        "ringlb supervisor",
+        Supervisor::new(
+            fleet.clone(),
+            settings.replicas.initial.clone(),
+            settings.health.interval,
+            exits,
+            suspects_rx,
+        ),
+    );
+
+    let proxy_logic = RingProxy::new(
+        settings,
+        fleet.ring(),
+        settings.admin.on_proxy_port.then(|| api.clone()),
+        suspects_tx,
+    );
+    let mut proxy = pingora_proxy::http_proxy_service_with_name(
+        &server.configuration,
+        proxy_logic,
+        "ringlb proxy",
+    );
+    proxy.add_tcp(&settings.listen.to_string());
+
+    let mut admin = Service::new("ringlb admin".to_string(), AdminService::new(api));
+    admin.add_tcp(&settings.admin.listen.to_string());
+    admin.threads = Some(1);
+
+    let supervisor = server.add_service(supervisor);
+    let proxy = server.add_service(proxy);
+    let admin = server.add_service(admin);
+    // Serve only once the initial replicas answered.
+    proxy.add_dependency(&supervisor);
+    admin.add_dependency(&supervisor);
+    Ok(Running { provisioner })
+}

@@ -1,0 +1,91 @@
+//! The `ringlb:` section of the YAML file, exactly as written.
+//!
+//! These structs mirror the file and reject unknown keys; [`super::Settings`]
+//! turns them into the validated, typed configuration the rest of the program
+//! uses. Every field has a default, so a file needs only what it changes.
+
+use serde::Deserialize;
+
+/// The whole file: Pingora's own keys are ignored here (Pingora reads them).
+#[derive(Debug, Deserialize)]
+pub struct FileRoot {
+    #[serde(default)]
+    pub ringlb: Option<RinglbFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RinglbFile {
+    pub listen: Option<String>,
+    pub admin: AdminFile,
+    pub ring: RingFile,
+    pub key: KeyFile,
+    pub routes: Option<Vec<String>>,
+    pub upstream: UpstreamFile,
+    pub replicas: ReplicasFile,
+    pub health: HealthFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminFile {
+    pub listen: Option<String>,
+    pub on_proxy_port: Option<bool>,
+    pub max_body_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RingFile {
+    pub slots: Option<u64>,
+    pub vnodes: Option<u32>,
+    pub family: Option<String>,
+    pub polynomial: Option<PolynomialFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolynomialFile {
+    pub request: [i64; 3],
+    pub vnode: [i64; 5],
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyFile {
+    pub source: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamFile {
+    pub connect_timeout_ms: Option<u64>,
+    pub read_timeout_ms: Option<u64>,
+    pub write_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub connect_retries: Option<u32>,
+    pub retry_after_connect: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicasFile {
+    pub provisioner: Option<String>,
+    pub initial: Option<Vec<String>>,
+    pub max: Option<u32>,
+    pub binary: Option<String>,
+    pub bind: Option<String>,
+    pub start_timeout_ms: Option<u64>,
+    pub stop_timeout_ms: Option<u64>,
+    pub backend_threads: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthFile {
+    pub interval_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub failures: Option<u32>,
+    pub replacement_name: Option<String>,
+}

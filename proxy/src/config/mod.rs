@@ -1,0 +1,70 @@
+//! Configuration: one YAML file holds Pingora's server keys and a `ringlb:`
+//! section.
+//!
+//! Pingora reads its own keys (it ignores ours); this module parses the
+//! `ringlb:` section once, strictly (unknown keys are errors), and validates
+//! it into [`Settings`]: plain typed values that the rest of the program
+//! reads and never re-parses. Every error names the file and the key.
+
+mod file;
+mod settings;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use settings::{
+    AdminSettings, HealthSettings, KeySource, ProvisionerKind, ReplacementName, ReplicaSettings,
+    RingSettings, Settings, UpstreamSettings,
+};
+
+/// A configuration problem, with enough context to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Reads and validates the `ringlb:` section of the file at `path`.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Settings::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates YAML text; `origin` names it in errors.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Settings, ConfigError> {
+        let root: file::FileRoot = serde_yaml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: origin.to_string(),
+            message: describe_yaml_error(&e),
+        })?;
+        settings::validate(root.ringlb.unwrap_or_default()).map_err(|(key, message)| {
+            ConfigError::Invalid {
+                path: origin.to_string(),
+                key,
+                message,
+            }
+        })
+    }
+}
+
+/// serde_yaml reports the path inside `ringlb:` as a prefix like
+/// `ringlb.ring: unknown field ...`; keep that, and the line number.
+fn describe_yaml_error(e: &serde_yaml::Error) -> String {
+    e.to_string()
+}

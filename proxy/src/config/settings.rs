@@ -1,0 +1,368 @@
+//! The validated configuration and the rules that produce it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::file::RinglbFile;
+use crate::fleet::names::{check_hostname, check_static_address};
+use crate::ring::{FamilyKind, Polynomial};
+
+/// Everything ringlb reads from its config, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the proxy listens (the seed's port 5000).
+    pub listen: SocketAddr,
+    pub admin: AdminSettings,
+    pub ring: RingSettings,
+    pub key: KeySource,
+    /// Paths the replicas serve; anything else gets the spec's 400.
+    pub routes: Vec<String>,
+    pub upstream: UpstreamSettings,
+    pub replicas: ReplicaSettings,
+    pub health: HealthSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// The admin API's own listener.
+    pub listen: SocketAddr,
+    /// Also answer `/add`, `/rm`, `/rep`, `/get` on the proxy port.
+    pub on_proxy_port: bool,
+    /// Largest accepted request body (413 beyond).
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct RingSettings {
+    pub slots: u64,
+    pub vnodes: u32,
+    pub family: FamilyKind,
+}
+
+/// Where a request's hash key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A request header (lower-cased name).
+    Header(String),
+    /// A query-string parameter.
+    Query(String),
+    /// A cookie.
+    Cookie(String),
+    /// The client's IP address.
+    ClientIp,
+    /// The request path.
+    Path,
+    /// No key: every request draws a random 6-digit id, as the spec does.
+    Random,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// Failed connects retried on the next replica clockwise.
+    pub connect_retries: u32,
+    /// Retry an idempotent request once on the next replica when it fails
+    /// after connecting (reset, timeout) and nothing was sent to the client.
+    pub retry_after_connect: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProvisionerKind {
+    /// `ringlb-backend` child processes on `bind` with free ports.
+    Process {
+        binary: Option<PathBuf>,
+        bind: IpAddr,
+        threads: u32,
+    },
+    /// Replicas run elsewhere; hostnames are `host:port`.
+    Static,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplicaSettings {
+    pub provisioner: ProvisionerKind,
+    /// Replicas started at boot.
+    pub initial: Vec<String>,
+    /// Upper bound on N (admin `/add` beyond it is refused).
+    pub max: u32,
+    /// How long a new replica may take to answer its first heartbeat.
+    pub start_timeout: Duration,
+    /// How long a stopping replica gets after SIGTERM before SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplacementName {
+    /// The replacement keeps the dead replica's hostname (same ring position).
+    Same,
+    /// The replacement gets a fresh random hostname, as the assignment says.
+    Fresh,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthSettings {
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Consecutive failed heartbeats before a replica is marked down.
+    pub failures: u32,
+    pub replacement: ReplacementName,
+}
+
+type Invalid = (String, String);
+
+fn bad(key: &str, message: impl Into<String>) -> Invalid {
+    (format!("ringlb.{key}"), message.into())
+}
+
+fn addr(key: &str, value: Option<String>, default: &str) -> Result<SocketAddr, Invalid> {
+    let v = value.unwrap_or_else(|| default.to_string());
+    v.parse()
+        .map_err(|_| bad(key, format!("must be ip:port, got {v:?}")))
+}
+
+fn millis(key: &str, value: Option<u64>, default: u64, min: u64) -> Result<Duration, Invalid> {
+    let v = value.unwrap_or(default);
+    if v < min || v > 3_600_000 {
+        return Err(bad(key, format!("must be {min}..=3600000 ms, got {v}")));
+    }
+    Ok(Duration::from_millis(v))
+}
+
+pub(super) const DEFAULT_SLOTS: u64 = 1 << 63;
+pub(super) const DEFAULT_VNODES: u32 = 2048;
+
+pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
+    let listen = addr("listen", f.listen, "0.0.0.0:5000")?;
+    let admin = AdminSettings {
+        listen: addr("admin.listen", f.admin.listen, "127.0.0.1:5050")?,
+        on_proxy_port: f.admin.on_proxy_port.unwrap_or(true),
+        max_body_bytes: match f.admin.max_body_bytes.unwrap_or(64 * 1024) {
+            n @ 1..=16_777_216 => n as usize,
+            n => {
+                return Err(bad(
+                    "admin.max_body_bytes",
+                    format!("must be 1..=16777216, got {n}"),
+                ))
+            }
+        },
+    };
+
+    let slots = f.ring.slots.unwrap_or(DEFAULT_SLOTS);
+    if slots == 0 || slots > 1 << 63 {
+        return Err(bad("ring.slots", format!("must be 1..=2^63, got {slots}")));
+    }
+    let vnodes = f.ring.vnodes.unwrap_or(DEFAULT_VNODES);
+    if vnodes == 0 || vnodes > 65_536 {
+        return Err(bad(
+            "ring.vnodes",
+            format!("must be 1..=65536, got {vnodes}"),
+        ));
+    }
+    let family = match (
+        f.ring.family.as_deref().unwrap_or("strong"),
+        f.ring.polynomial,
+    ) {
+        ("strong", None) => FamilyKind::Strong,
+        ("spec", None) => FamilyKind::Spec,
+        ("polynomial", Some(p)) => FamilyKind::Polynomial(Polynomial {
+            request: p.request,
+            vnode: p.vnode,
+        }),
+        ("polynomial", None) => {
+            return Err(bad("ring.polynomial", "required when family is polynomial"))
+        }
+        ("strong" | "spec", Some(_)) => {
+            return Err(bad(
+                "ring.polynomial",
+                "only allowed when family is polynomial",
+            ))
+        }
+        (other, _) => {
+            return Err(bad(
+                "ring.family",
+                format!("must be one of strong, spec, polynomial; got {other:?}"),
+            ))
+        }
+    };
+    let ring = RingSettings {
+        slots,
+        vnodes,
+        family,
+    };
+
+    let key_name = f.key.name;
+    let named = |what: &str| -> Result<String, Invalid> {
+        match &key_name {
+            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_graphic()) => Ok(n.clone()),
+            Some(n) => Err(bad("key.name", format!("invalid {what} name {n:?}"))),
+            None => Err(bad(
+                "key.name",
+                format!("required when key.source is {what}"),
+            )),
+        }
+    };
+    let key =
+        match f.key.source.as_deref().unwrap_or("header") {
+            "header" => KeySource::Header(
+                key_name
+                    .clone()
+                    .map_or(Ok("x-request-id".to_string()), |_| named("header"))?
+                    .to_ascii_lowercase(),
+            ),
+            "query" => KeySource::Query(named("query")?),
+            "cookie" => KeySource::Cookie(named("cookie")?),
+            "client_ip" => KeySource::ClientIp,
+            "path" => KeySource::Path,
+            "random" => KeySource::Random,
+            other => return Err(bad(
+                "key.source",
+                format!(
+                    "must be one of header, query, cookie, client_ip, path, random; got {other:?}"
+                ),
+            )),
+        };
+
+    let routes = f
+        .routes
+        .unwrap_or_else(|| vec!["/home".to_string(), "/heartbeat".to_string()]);
+    if let Some(r) = routes.iter().find(|r| !r.starts_with('/')) {
+        return Err(bad(
+            "routes",
+            format!("each route must start with '/', got {r:?}"),
+        ));
+    }
+
+    let u = f.upstream;
+    let upstream = UpstreamSettings {
+        connect_timeout: millis("upstream.connect_timeout_ms", u.connect_timeout_ms, 1000, 1)?,
+        read_timeout: millis("upstream.read_timeout_ms", u.read_timeout_ms, 5000, 1)?,
+        write_timeout: millis("upstream.write_timeout_ms", u.write_timeout_ms, 5000, 1)?,
+        idle_timeout: millis("upstream.idle_timeout_ms", u.idle_timeout_ms, 60_000, 1)?,
+        connect_retries: match u.connect_retries.unwrap_or(3) {
+            n @ 0..=15 => n,
+            n => {
+                return Err(bad(
+                    "upstream.connect_retries",
+                    format!("must be 0..=15, got {n}"),
+                ))
+            }
+        },
+        retry_after_connect: u.retry_after_connect.unwrap_or(true),
+    };
+
+    let r = f.replicas;
+    let provisioner = match r.provisioner.as_deref().unwrap_or("process") {
+        "process" => ProvisionerKind::Process {
+            binary: r.binary.map(PathBuf::from),
+            bind: match r.bind.as_deref().unwrap_or("127.0.0.1").parse() {
+                Ok(ip) => ip,
+                Err(_) => return Err(bad("replicas.bind", "must be an IP address")),
+            },
+            threads: match r.backend_threads.unwrap_or(1) {
+                n @ 1..=64 => n,
+                n => {
+                    return Err(bad(
+                        "replicas.backend_threads",
+                        format!("must be 1..=64, got {n}"),
+                    ))
+                }
+            },
+        },
+        "static" => {
+            if r.binary.is_some() || r.bind.is_some() || r.backend_threads.is_some() {
+                return Err(bad(
+                    "replicas",
+                    "binary, bind and backend_threads only apply to the process provisioner",
+                ));
+            }
+            ProvisionerKind::Static
+        }
+        other => {
+            return Err(bad(
+                "replicas.provisioner",
+                format!("must be process or static, got {other:?}"),
+            ))
+        }
+    };
+    let default_initial = match provisioner {
+        ProvisionerKind::Static => Vec::new(),
+        _ => (1..=3).map(|i| format!("replica{i}")).collect(),
+    };
+    let initial = r.initial.unwrap_or(default_initial);
+    for name in &initial {
+        let check = match provisioner {
+            ProvisionerKind::Static => check_static_address(name),
+            _ => check_hostname(name),
+        };
+        check.map_err(|m| bad("replicas.initial", m))?;
+    }
+    let mut sorted = initial.clone();
+    sorted.sort();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(bad(
+            "replicas.initial",
+            format!("duplicate hostname {:?}", w[0]),
+        ));
+    }
+    let max = r.max.unwrap_or(64);
+    if max == 0 || max > 4096 {
+        return Err(bad("replicas.max", format!("must be 1..=4096, got {max}")));
+    }
+    if initial.len() as u64 > u64::from(max) {
+        return Err(bad(
+            "replicas.initial",
+            format!("more than replicas.max ({max}) replicas"),
+        ));
+    }
+    if initial.len() as u128 * u128::from(vnodes) > u128::from(slots) {
+        return Err(bad(
+            "replicas.initial",
+            format!(
+                "ring capacity exceeded: {} replicas x {vnodes} virtual nodes > {slots} slots",
+                initial.len()
+            ),
+        ));
+    }
+    let replicas = ReplicaSettings {
+        provisioner,
+        initial,
+        max,
+        start_timeout: millis("replicas.start_timeout_ms", r.start_timeout_ms, 5000, 10)?,
+        stop_timeout: millis("replicas.stop_timeout_ms", r.stop_timeout_ms, 2000, 0)?,
+    };
+
+    let h = f.health;
+    let health = HealthSettings {
+        interval: millis("health.interval_ms", h.interval_ms, 250, 10)?,
+        timeout: millis("health.timeout_ms", h.timeout_ms, 200, 1)?,
+        failures: match h.failures.unwrap_or(3) {
+            n @ 1..=100 => n,
+            n => return Err(bad("health.failures", format!("must be 1..=100, got {n}"))),
+        },
+        replacement: match h.replacement_name.as_deref().unwrap_or("same") {
+            "same" => ReplacementName::Same,
+            "fresh" => ReplacementName::Fresh,
+            other => {
+                return Err(bad(
+                    "health.replacement_name",
+                    format!("must be same or fresh, got {other:?}"),
+                ))
+            }
+        },
+    };
+
+    Ok(Settings {
+        listen,
+        admin,
+        ring,
+        key,
+        routes,
+        upstream,
+        replicas,
+        health,
+    })
+}

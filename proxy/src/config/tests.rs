@@ -1,0 +1,128 @@
+//! Config parsing and validation.
+
+use std::path::Path;
+
+use super::*;
+use crate::ring::FamilyKind;
+
+fn parse(yaml: &str) -> Result<Settings, ConfigError> {
+    Settings::from_yaml(yaml, "test.yaml")
+}
+
+fn err(yaml: &str) -> String {
+    parse(yaml).unwrap_err().to_string()
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
+    let d = Settings::load(&root.join("ringlb.yaml")).unwrap();
+    assert_eq!(d.listen.port(), 5000);
+    assert_eq!(d.ring.family, FamilyKind::Strong);
+    assert_eq!(d.replicas.initial.len(), 3);
+    let a = Settings::load(&root.join("assignment.yaml")).unwrap();
+    assert_eq!((a.ring.slots, a.ring.vnodes), (512, 9));
+    assert_eq!(a.ring.family, FamilyKind::Spec);
+    assert_eq!(a.replicas.initial, ["Server1", "Server2", "Server3"]);
+}
+
+#[test]
+fn everything_has_a_default() {
+    let s = parse("version: 1\n").unwrap();
+    assert_eq!(s.listen.to_string(), "0.0.0.0:5000");
+    assert_eq!(s.admin.listen.to_string(), "127.0.0.1:5050");
+    assert_eq!(s.key, KeySource::Header("x-request-id".into()));
+    assert_eq!(s.routes, ["/home", "/heartbeat"]);
+    assert!(s.admin.on_proxy_port);
+}
+
+#[test]
+fn unknown_keys_are_errors_naming_the_key() {
+    let e = err("ringlb:\n  ring:\n    slot: 5\n");
+    assert!(e.contains("test.yaml"), "{e}");
+    assert!(e.contains("ringlb.ring") && e.contains("slot"), "{e}");
+    let e = err("ringlb:\n  lisen: x\n");
+    assert!(e.contains("lisen"), "{e}");
+}
+
+#[test]
+fn wrong_types_are_errors_naming_the_key() {
+    let e = err("ringlb:\n  ring:\n    vnodes: many\n");
+    assert!(
+        e.contains("ringlb.ring.vnodes") || e.contains("vnodes"),
+        "{e}"
+    );
+    let e = err("ringlb:\n  routes: /home\n");
+    assert!(e.contains("routes"), "{e}");
+}
+
+#[test]
+fn impossible_values_are_errors_naming_the_key() {
+    for (yaml, key) in [
+        ("ringlb:\n  ring:\n    vnodes: 0\n", "ringlb.ring.vnodes"),
+        ("ringlb:\n  ring:\n    slots: 0\n", "ringlb.ring.slots"),
+        ("ringlb:\n  ring:\n    family: md5\n", "ringlb.ring.family"),
+        (
+            "ringlb:\n  ring:\n    family: polynomial\n",
+            "ringlb.ring.polynomial",
+        ),
+        ("ringlb:\n  listen: nowhere\n", "ringlb.listen"),
+        ("ringlb:\n  key:\n    source: query\n", "ringlb.key.name"),
+        ("ringlb:\n  key:\n    source: tarot\n", "ringlb.key.source"),
+        ("ringlb:\n  routes: [home]\n", "ringlb.routes"),
+        (
+            "ringlb:\n  health:\n    failures: 0\n",
+            "ringlb.health.failures",
+        ),
+        (
+            "ringlb:\n  health:\n    interval_ms: 1\n",
+            "ringlb.health.interval_ms",
+        ),
+        (
+            "ringlb:\n  replicas:\n    initial: [a, a]\n",
+            "ringlb.replicas.initial",
+        ),
+        (
+            "ringlb:\n  replicas:\n    initial: ['bad name']\n",
+            "ringlb.replicas.initial",
+        ),
+        (
+            "ringlb:\n  replicas:\n    provisioner: cloud\n",
+            "ringlb.replicas.provisioner",
+        ),
+        (
+            "ringlb:\n  upstream:\n    connect_retries: 99\n",
+            "ringlb.upstream.connect_retries",
+        ),
+        (
+            "ringlb:\n  admin:\n    max_body_bytes: 0\n",
+            "ringlb.admin.max_body_bytes",
+        ),
+    ] {
+        let e = err(yaml);
+        assert!(e.contains(key), "{yaml:?} -> {e}");
+        assert!(e.starts_with("test.yaml: "), "{e}");
+    }
+}
+
+#[test]
+fn capacity_is_checked_at_load() {
+    let e = err("ringlb:\n  ring:\n    slots: 16\n    vnodes: 9\n    family: spec\n  replicas:\n    initial: [a, b]\n");
+    assert!(e.contains("ring capacity exceeded"), "{e}");
+}
+
+#[test]
+fn polynomial_and_key_sources() {
+    let s = parse(
+        "ringlb:\n  ring:\n    slots: 512\n    vnodes: 9\n    family: polynomial\n    polynomial:\n      request: [1, 3, 5]\n      vnode: [1, 0, 2, 3, 7]\n  key:\n    source: cookie\n    name: sid\n",
+    )
+    .unwrap();
+    assert!(matches!(s.ring.family, FamilyKind::Polynomial(_)));
+    assert_eq!(s.key, KeySource::Cookie("sid".into()));
+    let s = parse("ringlb:\n  key:\n    source: header\n    name: X-User\n").unwrap();
+    assert_eq!(s.key, KeySource::Header("x-user".into()));
+    let s =
+        parse("ringlb:\n  replicas:\n    provisioner: static\n    initial: ['127.0.0.1:8080']\n")
+            .unwrap();
+    assert_eq!(s.replicas.provisioner, ProvisionerKind::Static);
+}

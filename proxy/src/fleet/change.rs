@@ -1,0 +1,246 @@
+//! Membership changes: `/add`, `/rm`, the initial replicas, and shutdown.
+//!
+//! Every change validates everything first and changes nothing on error.
+//! `/add` starts all new replicas concurrently and admits them only when all
+//! answer their first heartbeat; if any fails, the ones that started are
+//! stopped again. `/rm` takes replicas out of the ring first (no new request
+//! reaches them), then stops them.
+
+use std::collections::HashSet;
+
+use rand::seq::IndexedRandom;
+use tokio::task::JoinSet;
+
+use super::{names, Fleet, Replica, ReplicaState};
+
+/// A refused change: an HTTP status and the message for the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeError {
+    pub status: u16,
+    pub message: String,
+}
+
+fn refuse(status: u16, message: impl Into<String>) -> ChangeError {
+    ChangeError {
+        status,
+        message: message.into(),
+    }
+}
+
+/// Duplicate names within one request.
+fn first_duplicate(hostnames: &[String]) -> Option<&str> {
+    let mut seen = HashSet::new();
+    hostnames
+        .iter()
+        .find(|h| !seen.insert(h.as_str()))
+        .map(String::as_str)
+}
+
+impl Fleet {
+    /// Adds `n` replicas: the `hostnames` given, then generated ones.
+    pub async fn add(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
+        if hostnames.len() as u64 > n {
+            return Err(refuse(
+                400,
+                "<Error> Length of hostname list is more than newly added instances",
+            ));
+        }
+        if n == 0 {
+            return Err(refuse(400, "<Error> n must be at least 1"));
+        }
+        let mut state = self.state.lock().await;
+        if state.stopping {
+            return Err(refuse(503, "<Error> the load balancer is shutting down"));
+        }
+        let now = state.replicas.len() as u64;
+        let max = u64::from(self.options.max_replicas);
+        if now + n > max {
+            return Err(refuse(
+                400,
+                format!(
+                    "<Error> cannot add {n} replicas: {now} exist and at most {max} are allowed"
+                ),
+            ));
+        }
+        if (now + n) as u128 * u128::from(self.spec.vnodes) > u128::from(self.spec.slots) {
+            return Err(refuse(
+                400,
+                format!(
+                    "<Error> ring capacity exceeded: {} replicas x {} virtual nodes > {} slots",
+                    now + n,
+                    self.spec.vnodes,
+                    self.spec.slots
+                ),
+            ));
+        }
+        for h in &hostnames {
+            self.provisioner.check_name(h).map_err(|m| refuse(400, m))?;
+        }
+        if let Some(d) = first_duplicate(&hostnames) {
+            return Err(refuse(
+                400,
+                format!("<Error> hostname {d:?} is listed twice"),
+            ));
+        }
+        if let Some(h) = hostnames
+            .iter()
+            .find(|h| state.replicas.iter().any(|r| &r.name == *h))
+        {
+            return Err(refuse(
+                409,
+                format!("<Error> hostname {h:?} already exists"),
+            ));
+        }
+        if (hostnames.len() as u64) < n && !self.provisioner.generates_names() {
+            return Err(refuse(
+                400,
+                format!(
+                    "<Error> the {} provisioner cannot invent replicas: give a host:port for each of the {n}",
+                    self.provisioner.kind()
+                ),
+            ));
+        }
+
+        let mut new_names = hostnames;
+        while (new_names.len() as u64) < n {
+            let taken = |s: &str| {
+                new_names.iter().any(|h| h == s) || state.replicas.iter().any(|r| r.name == s)
+            };
+            let name = names::generate(&taken);
+            new_names.push(name);
+        }
+
+        let mut started = Vec::new();
+        let mut failures = Vec::new();
+        let mut jobs = JoinSet::new();
+        for name in new_names.iter().cloned() {
+            jobs.spawn(Fleet::launch(
+                self.provisioner.clone(),
+                name,
+                self.options.start_timeout,
+                self.options.health.timeout,
+            ));
+        }
+        while let Some(done) = jobs.join_next().await {
+            match done {
+                Ok(Ok(replica)) => started.push(replica),
+                Ok(Err((name, e))) => failures.push(format!("{name}: {e}")),
+                Err(e) => failures.push(format!("start task failed: {e}")),
+            }
+        }
+        if !failures.is_empty() {
+            for r in &started {
+                self.provisioner.stop(&r.name).await;
+            }
+            failures.sort();
+            return Err(refuse(
+                503,
+                format!(
+                    "<Error> could not start replicas, nothing was added: {}",
+                    failures.join("; ")
+                ),
+            ));
+        }
+        // Keep the order the caller asked for.
+        started.sort_by_key(|r| new_names.iter().position(|n| *n == r.name));
+        for r in &started {
+            log::info!("replica {} up on {} (added)", r.name, r.addr);
+        }
+        state.replicas.extend(started);
+        self.publish(&state.replicas);
+        Ok(state.replicas.iter().map(|r| r.name.clone()).collect())
+    }
+
+    /// Removes `n` replicas: the `hostnames` given, then others at random.
+    pub async fn remove(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
+        if hostnames.len() as u64 > n {
+            return Err(refuse(
+                400,
+                "<Error> Length of hostname list is more than removable instances",
+            ));
+        }
+        if n == 0 {
+            return Err(refuse(400, "<Error> n must be at least 1"));
+        }
+        let mut state = self.state.lock().await;
+        let now = state.replicas.len() as u64;
+        if n > now {
+            return Err(refuse(
+                400,
+                format!("<Error> cannot remove {n} replicas: only {now} exist"),
+            ));
+        }
+        if let Some(d) = first_duplicate(&hostnames) {
+            return Err(refuse(
+                400,
+                format!("<Error> hostname {d:?} is listed twice"),
+            ));
+        }
+        if let Some(h) = hostnames
+            .iter()
+            .find(|h| !state.replicas.iter().any(|r| &r.name == *h))
+        {
+            return Err(refuse(404, format!("<Error> no replica named {h:?}")));
+        }
+        let mut doomed = hostnames;
+        let others: Vec<String> = state
+            .replicas
+            .iter()
+            .filter(|r| !doomed.contains(&r.name))
+            .map(|r| r.name.clone())
+            .collect();
+        let extra = (n as usize) - doomed.len();
+        doomed.extend(others.choose_multiple(&mut rand::rng(), extra).cloned());
+
+        state.replicas.retain(|r| !doomed.contains(&r.name));
+        self.publish(&state.replicas);
+        for name in &doomed {
+            self.provisioner.stop(name).await;
+            log::info!("replica {name} removed");
+        }
+        Ok(state.replicas.iter().map(|r| r.name.clone()).collect())
+    }
+
+    /// Starts the configured initial replicas. One that fails to start is
+    /// kept as down, so the supervisor keeps trying to start it.
+    pub async fn start_initial(&self, initial: &[String]) {
+        let mut jobs = JoinSet::new();
+        for name in initial.iter().cloned() {
+            jobs.spawn(Fleet::launch(
+                self.provisioner.clone(),
+                name,
+                self.options.start_timeout,
+                self.options.health.timeout,
+            ));
+        }
+        let mut state = self.state.lock().await;
+        let mut ready = Vec::new();
+        while let Some(done) = jobs.join_next().await {
+            match done {
+                Ok(Ok(r)) => ready.push(r),
+                Ok(Err((name, e))) => {
+                    log::error!("initial replica {name} did not start: {e}");
+                    let mut r = Replica::new(name, ([0, 0, 0, 0], 0).into(), 0);
+                    r.state = ReplicaState::Down;
+                    r.last_heartbeat = None;
+                    ready.push(r);
+                }
+                Err(e) => log::error!("start task failed: {e}"),
+            }
+        }
+        ready.sort_by_key(|r| initial.iter().position(|n| *n == r.name));
+        for r in &ready {
+            if r.state == ReplicaState::Up {
+                log::info!("replica {} up on {}", r.name, r.addr);
+            }
+        }
+        state.replicas.extend(ready);
+        self.publish(&state.replicas);
+    }
+
+    /// Stops accepting changes and replacements; replicas keep running so
+    /// that requests in flight during the grace period complete.
+    pub async fn begin_shutdown(&self) {
+        self.state.lock().await.stopping = true;
+    }
+}

@@ -1,0 +1,140 @@
+//! The fleet: the single owner of the replica set.
+//!
+//! It holds the desired replicas, asks the provisioner to start and stop
+//! them, admits a replica to the ring only after its first heartbeat, and
+//! publishes a new immutable ring on every change. All changes (admin calls,
+//! health verdicts, replacements) go through one async mutex, so they are
+//! serialized; each admin call is all-or-nothing.
+
+mod change;
+pub mod names;
+mod replica;
+mod supervise;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tokio::sync::Mutex;
+
+pub use change::ChangeError;
+pub use replica::{Replica, ReplicaState, ReplicaView};
+
+use crate::config::HealthSettings;
+use crate::provision::Provisioner;
+use crate::ring::{Member, Ring, RingSpec};
+
+/// The ring as the proxy sees it: swapped atomically, read without locks.
+pub type SharedRing = Arc<ArcSwap<Ring>>;
+
+/// Limits and timings the fleet works with.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    pub max_replicas: u32,
+    pub start_timeout: Duration,
+    pub health: HealthSettings,
+}
+
+struct State {
+    replicas: Vec<Replica>,
+    stopping: bool,
+}
+
+pub struct Fleet {
+    state: Mutex<State>,
+    ring: SharedRing,
+    spec: RingSpec,
+    provisioner: Arc<dyn Provisioner>,
+    options: FleetOptions,
+}
+
+impl Fleet {
+    pub fn new(spec: RingSpec, provisioner: Arc<dyn Provisioner>, options: FleetOptions) -> Self {
+        let empty = Ring::empty(spec.slots, spec.vnodes, spec.family.clone());
+        Fleet {
+            state: Mutex::new(State {
+                replicas: Vec::new(),
+                stopping: false,
+            }),
+            ring: Arc::new(ArcSwap::from_pointee(empty)),
+            spec,
+            provisioner,
+            options,
+        }
+    }
+
+    /// The ring handle to give the proxy.
+    pub fn ring(&self) -> SharedRing {
+        self.ring.clone()
+    }
+
+    pub fn provisioner(&self) -> &Arc<dyn Provisioner> {
+        &self.provisioner
+    }
+
+    /// Replica names, in the order they were added.
+    pub async fn names(&self) -> Vec<String> {
+        let state = self.state.lock().await;
+        state.replicas.iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// Replica details for `/rep?verbose=1`.
+    pub async fn views(&self) -> Vec<ReplicaView> {
+        let state = self.state.lock().await;
+        state.replicas.iter().map(ReplicaView::from).collect()
+    }
+
+    /// Rebuilds the ring from the replicas that may take requests.
+    fn publish(&self, replicas: &[Replica]) {
+        let members: Vec<Member> = replicas
+            .iter()
+            .filter(|r| r.state.in_ring())
+            .map(|r| Member::new(&r.name, r.addr))
+            .collect();
+        match self.spec.build(members) {
+            Ok(ring) => self.ring.store(Arc::new(ring)),
+            // Admission checks capacity first, so this is a bug, not input.
+            Err(e) => log::error!("ring not rebuilt: {e}"),
+        }
+    }
+
+    /// Starts `name` and waits for its first heartbeat; on failure nothing
+    /// stays running.
+    async fn launch(
+        provisioner: Arc<dyn Provisioner>,
+        name: String,
+        timeout: Duration,
+        probe_timeout: Duration,
+    ) -> Result<Replica, (String, String)> {
+        let started = match provisioner.start(&name).await {
+            Ok(s) => s,
+            Err(e) => return Err((name, e)),
+        };
+        match wait_ready(started.addr, timeout, probe_timeout).await {
+            Ok(()) => Ok(Replica::new(name, started.addr, started.generation)),
+            Err(e) => {
+                provisioner.stop(&name).await;
+                Err((name, e))
+            }
+        }
+    }
+}
+
+/// Polls `/heartbeat` until it answers (readiness), up to `timeout`.
+async fn wait_ready(addr: SocketAddr, timeout: Duration, probe: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    let mut pause = Duration::from_millis(2);
+    while Instant::now() < deadline {
+        match crate::health::heartbeat(addr, probe.min(timeout)).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+    Err(format!(
+        "did not answer /heartbeat on {addr} within {timeout:?} ({last})"
+    ))
+}

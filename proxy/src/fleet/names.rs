@@ -1,0 +1,81 @@
+//! Replica hostnames: what is accepted, and how missing ones are generated.
+
+use rand::Rng;
+
+/// Longest accepted hostname (a DNS label).
+pub const MAX_HOSTNAME: usize = 63;
+
+/// A process or container replica's hostname: letters, digits, `-`, `_`,
+/// `.`; 1 to 63 characters.
+pub fn check_hostname(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_HOSTNAME {
+        return Err(format!(
+            "<Error> invalid hostname {name:?}: must be 1 to {MAX_HOSTNAME} characters"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "<Error> invalid hostname {name:?}: character {c:?} is not allowed (letters, digits, '-', '_', '.')"
+        ));
+    }
+    Ok(())
+}
+
+/// A static replica's hostname: `host:port`, where host is a hostname or an
+/// IP address.
+pub fn check_static_address(name: &str) -> Result<(), String> {
+    let bad = || format!("<Error> invalid static replica {name:?}: expected host:port");
+    if name.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let (host, port) = name.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    check_hostname(host).map_err(|_| bad())
+}
+
+/// A fresh hostname that is not in `taken`: `replica<6 random digits>`.
+pub fn generate(taken: &dyn Fn(&str) -> bool) -> String {
+    let mut rng = rand::rng();
+    loop {
+        let name = format!("replica{}", rng.random_range(100_000..1_000_000));
+        if !taken(&name) {
+            return name;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames() {
+        assert!(check_hostname("Server0").is_ok());
+        assert!(check_hostname("a.b-c_d9").is_ok());
+        assert!(check_hostname("").is_err());
+        assert!(check_hostname(&"x".repeat(64)).is_err());
+        assert!(check_hostname(&"x".repeat(63)).is_ok());
+        assert!(check_hostname("bad name").is_err());
+        assert!(check_hostname("a/b").is_err());
+        assert!(check_hostname("ünï").is_err());
+    }
+
+    #[test]
+    fn static_addresses() {
+        assert!(check_static_address("127.0.0.1:8080").is_ok());
+        assert!(check_static_address("[::1]:8080").is_ok());
+        assert!(check_static_address("web-1:80").is_ok());
+        assert!(check_static_address("web-1").is_err());
+        assert!(check_static_address("web-1:99999").is_err());
+    }
+
+    #[test]
+    fn generated_names_are_valid_and_free() {
+        let n = generate(&|s| s == "replica123456");
+        assert!(check_hostname(&n).is_ok());
+        assert!(n.starts_with("replica"));
+    }
+}

@@ -1,0 +1,187 @@
+//! Health verdicts and replacement: the fleet's side of supervision.
+//!
+//! A replica leaves the ring when it exits (the provisioner reports it at
+//! once), when it fails `failures` heartbeats in a row, or when the proxy
+//! saw a connection to it fail and the immediate re-probe fails too. A
+//! replica that is down is replaced: by default under the same hostname (its
+//! ring positions, and so its keys, come back), or under a fresh random one.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::{names, Fleet, ReplicaState};
+use crate::config::ReplacementName;
+use crate::provision::Exited;
+
+/// Longest pause between attempts to replace a replica that will not start.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+impl Fleet {
+    /// Replicas to probe: everything in the ring.
+    async fn probe_targets(&self, only: Option<&str>) -> Vec<(String, SocketAddr, u64)> {
+        let state = self.state.lock().await;
+        state
+            .replicas
+            .iter()
+            .filter(|r| r.state.in_ring() && only.is_none_or(|n| n == r.name))
+            .map(|r| (r.name.clone(), r.addr, r.generation))
+            .collect()
+    }
+
+    /// Probes every replica in the ring (or only `only`) concurrently and
+    /// applies the verdicts. Returns whether any replica went down.
+    pub async fn probe(&self, only: Option<&str>) -> bool {
+        let targets = self.probe_targets(only).await;
+        if targets.is_empty() {
+            return false;
+        }
+        let timeout = self.options.health.timeout;
+        let mut probes = JoinSet::new();
+        for (name, addr, generation) in targets {
+            probes.spawn(async move {
+                let verdict = crate::health::heartbeat(addr, timeout).await;
+                (name, generation, verdict)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(done) = probes.join_next().await {
+            if let Ok(r) = done {
+                results.push(r);
+            }
+        }
+        let mut state = self.state.lock().await;
+        let threshold = self.options.health.failures;
+        let mut changed = false;
+        for (name, generation, verdict) in results {
+            let Some(r) = state
+                .replicas
+                .iter_mut()
+                .find(|r| r.name == name && r.generation == generation)
+            else {
+                continue; // removed or replaced meanwhile
+            };
+            if !r.state.in_ring() {
+                continue;
+            }
+            match verdict {
+                Ok(()) => {
+                    if r.state == ReplicaState::Suspect {
+                        log::info!("replica {name} answers again; no longer suspect");
+                    }
+                    r.state = ReplicaState::Up;
+                    r.failures = 0;
+                    r.last_heartbeat = Some(Instant::now());
+                }
+                Err(e) => {
+                    r.failures += 1;
+                    if r.state == ReplicaState::Suspect || r.failures >= threshold {
+                        log::warn!(
+                            "replica {name} down: {} failed heartbeat(s), last: {e}",
+                            r.failures
+                        );
+                        r.state = ReplicaState::Down;
+                        r.retry_at = None;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.publish(&state.replicas);
+        }
+        changed
+    }
+
+    /// A replica process exited on its own: out of the ring at once.
+    pub async fn on_exit(&self, exit: &Exited) -> bool {
+        let mut state = self.state.lock().await;
+        let Some(r) = state
+            .replicas
+            .iter_mut()
+            .find(|r| r.name == exit.name && r.generation == exit.generation)
+        else {
+            return false;
+        };
+        if !r.state.in_ring() {
+            return false;
+        }
+        log::warn!("replica {} down: its process exited", r.name);
+        r.state = ReplicaState::Down;
+        r.retry_at = None;
+        self.publish(&state.replicas);
+        true
+    }
+
+    /// The proxy could not reach `name`: mark it suspect. Returns whether it
+    /// should be probed now (it was up).
+    pub async fn on_suspect(&self, name: &str) -> bool {
+        let mut state = self.state.lock().await;
+        match state.replicas.iter_mut().find(|r| r.name == name) {
+            Some(r) if r.state == ReplicaState::Up => {
+                log::warn!("replica {name} suspect: a request could not reach it");
+                r.state = ReplicaState::Suspect;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces every down replica whose back-off has passed.
+    pub async fn reconcile(&self) {
+        let mut state = self.state.lock().await;
+        if state.stopping {
+            return;
+        }
+        let now = Instant::now();
+        let due: Vec<usize> = state
+            .replicas
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state == ReplicaState::Down && r.retry_at.is_none_or(|t| t <= now))
+            .map(|(i, _)| i)
+            .collect();
+        for i in due {
+            let old = state.replicas[i].clone();
+            let name = match self.options.health.replacement {
+                ReplacementName::Same => old.name.clone(),
+                ReplacementName::Fresh => {
+                    let taken = |s: &str| state.replicas.iter().any(|r| r.name == s);
+                    names::generate(&taken)
+                }
+            };
+            log::info!("replica {} replacing as {name}", old.name);
+            let began = Instant::now();
+            self.provisioner.stop(&old.name).await;
+            match Fleet::launch(
+                self.provisioner.clone(),
+                name.clone(),
+                self.options.start_timeout,
+                self.options.health.timeout,
+            )
+            .await
+            {
+                Ok(mut fresh) => {
+                    fresh.restarts = old.restarts + 1;
+                    log::info!(
+                        "replica {name} up on {} (replaced {} in {} ms)",
+                        fresh.addr,
+                        old.name,
+                        began.elapsed().as_millis()
+                    );
+                    state.replicas[i] = fresh;
+                    self.publish(&state.replicas);
+                }
+                Err((_, e)) => {
+                    let r = &mut state.replicas[i];
+                    r.restarts += 1;
+                    let pause =
+                        (self.options.health.interval * (r.restarts.min(16))).min(MAX_BACKOFF);
+                    r.retry_at = Some(Instant::now() + pause);
+                    log::error!("replica {name} could not be replaced: {e}; next try in {pause:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! ringlb: a consistent-hashing HTTP load balancer on Pingora.
+//!
+//! Data flows one way: [`config`] -> [`fleet`] (the desired replicas) ->
+//! [`provision`] (processes or static addresses) -> [`health`] (heartbeats)
+//! -> fleet -> a new immutable [`ring::Ring`], swapped atomically -> [`proxy`]
+//! reads it per request without locks. The [`admin`] API talks only to the
+//! fleet; nothing else writes the ring.
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod fleet;
+pub mod health;
+pub mod limits;
+pub mod provision;
+pub mod proxy;
+pub mod ring;

@@ -1,0 +1,86 @@
+//! The `ringlb` binary: parse flags and config, assemble, run, clean up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{RunArgs, Server};
+use ringlb::config::Settings;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// ringlb: a consistent-hashing HTTP load balancer.
+#[derive(Parser, Debug)]
+#[command(name = "ringlb", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    pingora: Opt,
+    /// Override `ringlb.listen` (the proxy's address).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Override `ringlb.admin.listen`.
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+}
+
+const DEFAULT_CONF: &str = "conf/ringlb.yaml";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut cli = Cli::parse();
+    let path = PathBuf::from(
+        cli.pingora
+            .conf
+            .get_or_insert_with(|| DEFAULT_CONF.to_string())
+            .clone(),
+    );
+
+    let mut settings = match Settings::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ringlb: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(l) = cli.listen {
+        settings.listen = l;
+    }
+    if let Some(l) = cli.admin_listen {
+        settings.admin.listen = l;
+    }
+    // Pingora's own keys, checked now so -t covers them too.
+    let conf = match ServerConf::load_yaml_with_opt_override(&cli.pingora) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ringlb: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    if cli.pingora.test {
+        println!("ringlb: {} is valid", path.display());
+        return ExitCode::SUCCESS;
+    }
+    ringlb::limits::raise_nofile();
+
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let running = match ringlb::app::install(&mut server, &settings) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ringlb: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    log::info!(
+        "ringlb proxy on {}, admin on {}",
+        settings.listen,
+        settings.admin.listen
+    );
+    server.run(RunArgs::default());
+    log::info!("stopping replicas");
+    running.provisioner.stop_all_blocking();
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,62 @@
+//! Provisioners: how replicas come into being and go away.
+//!
+//! The fleet decides *which* replicas should exist; a provisioner makes it so
+//! in one particular world: child processes on this machine
+//! ([`ProcessProvisioner`]) or addresses that something else runs
+//! ([`StaticProvisioner`]). A provisioner only starts and stops; readiness
+//! (the first heartbeat) and health are the fleet's business.
+
+pub mod process;
+mod statics;
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+
+pub use process::ProcessProvisioner;
+pub use statics::StaticProvisioner;
+
+/// A replica the provisioner has started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Distinguishes successive replicas with the same name, so that news
+    /// about an old one (its exit) is never applied to its replacement.
+    pub generation: u64,
+}
+
+/// A replica that stopped on its own (crashed, was killed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exited {
+    pub name: String,
+    pub generation: u64,
+}
+
+/// Starts and stops replicas.
+#[async_trait]
+pub trait Provisioner: Send + Sync {
+    /// Short name for logs and `/rep?verbose=1`.
+    fn kind(&self) -> &'static str;
+
+    /// Whether `name` is acceptable as a hostname for this provisioner
+    /// (an error message in the spec's `<Error> ...` style if not).
+    fn check_name(&self, name: &str) -> Result<(), String>;
+
+    /// Whether `/add` may invent names (a static provisioner cannot: the
+    /// name is the address).
+    fn generates_names(&self) -> bool;
+
+    /// Starts replica `name`. It may not answer requests yet.
+    async fn start(&self, name: &str) -> Result<Started, String>;
+
+    /// Stops replica `name` (gracefully, then forcibly) and waits for it.
+    /// Stopping an unknown name is a no-op.
+    async fn stop(&self, name: &str);
+
+    /// Names of the replicas currently running, sorted.
+    fn running(&self) -> Vec<String>;
+
+    /// Stops every replica; used at shutdown, from any thread, blocking.
+    fn stop_all_blocking(&self);
+}

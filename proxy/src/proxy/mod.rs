@@ -1,0 +1,271 @@
+//! The `ProxyHttp` implementation: routes each request by the current ring.
+//!
+//! Per request: unknown paths get the spec's 400 without touching a replica;
+//! admin paths (when enabled on this port) go to the admin API; everything
+//! else is keyed ([`key`]), looked up in the ring (one atomic load, no lock)
+//! and proxied. A failed connect is retried on the next distinct replica
+//! clockwise, and an idempotent request that fails after connecting, before
+//! anything reached the client, is retried once there too. Replicas that
+//! fail on the request path are reported to the supervisor as suspects.
+
+mod key;
+mod respond;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_core::{Error, ErrorType, Result};
+use pingora_proxy::{FailToProxy, ProxyHttp, Session};
+use tokio::sync::mpsc;
+
+use crate::admin::{self, AdminApi, Reply};
+use crate::config::{KeySource, Settings, UpstreamSettings};
+use crate::fleet::SharedRing;
+
+pub use key::random_id;
+
+/// Per-request state.
+#[derive(Debug, Default)]
+pub struct RequestCtx {
+    /// The request's ring slot, computed once.
+    slot: Option<u64>,
+    /// The replica of the current attempt.
+    current: Option<SocketAddr>,
+    /// Replicas that already failed this request.
+    tried: Vec<SocketAddr>,
+    connect_failures: u32,
+    reused_failures: u32,
+    retried_after_connect: bool,
+}
+
+/// The load balancer's proxy logic.
+pub struct RingProxy {
+    ring: SharedRing,
+    key: KeySource,
+    routes: Vec<String>,
+    upstream: UpstreamSettings,
+    admin: Option<Arc<AdminApi>>,
+    suspects: mpsc::Sender<Arc<str>>,
+}
+
+impl RingProxy {
+    /// `admin` is set when the admin API should also answer on this port.
+    pub fn new(
+        settings: &Settings,
+        ring: SharedRing,
+        admin: Option<Arc<AdminApi>>,
+        suspects: mpsc::Sender<Arc<str>>,
+    ) -> Self {
+        RingProxy {
+            ring,
+            key: settings.key.clone(),
+            routes: settings.routes.clone(),
+            upstream: settings.upstream.clone(),
+            admin,
+            suspects,
+        }
+    }
+
+    fn peer(&self, addr: SocketAddr) -> HttpPeer {
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        let o = &mut peer.options;
+        o.connection_timeout = Some(self.upstream.connect_timeout);
+        o.total_connection_timeout = Some(self.upstream.connect_timeout);
+        o.read_timeout = Some(self.upstream.read_timeout);
+        o.write_timeout = Some(self.upstream.write_timeout);
+        o.idle_timeout = Some(self.upstream.idle_timeout);
+        peer
+    }
+
+    /// Tells the supervisor that a request could not use the replica at `addr`.
+    fn report(&self, addr: SocketAddr) {
+        let ring = self.ring.load();
+        if let Some(m) = ring.members().iter().find(|m| m.addr == addr) {
+            // A full queue means the supervisor already has plenty to check.
+            let _ = self.suspects.try_send(m.name.clone());
+        }
+    }
+
+    async fn answer(&self, session: &mut Session, reply: &Reply) -> Result<bool> {
+        respond::send(session, reply).await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for RingProxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::default()
+    }
+
+    async fn request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<bool> {
+        let path = session.req_header().uri.path();
+        if self.routes.iter().any(|r| r == path) {
+            return Ok(false);
+        }
+        if let Some(api) = &self.admin {
+            if admin::is_admin_path(path) {
+                let method = session.req_header().method.clone();
+                let uri = session.req_header().uri.clone();
+                let body = admin::read_body(session.as_downstream_mut(), api.max_body()).await;
+                if body.is_err() {
+                    session.set_keepalive(None);
+                }
+                let reply = api.handle(&method, uri.path(), uri.query(), body).await;
+                return self.answer(session, &reply).await;
+            }
+        }
+        let reply = Reply::failure(
+            400,
+            format!("<Error> '{path}' endpoint does not exist in server replicas"),
+        );
+        self.answer(session, &reply).await
+    }
+
+    async fn upstream_peer(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let ring = self.ring.load();
+        if ring.is_empty() {
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(503),
+                "no replica is available",
+            ));
+        }
+        let slot = match ctx.slot {
+            Some(s) => s,
+            None => {
+                let s = key::slot_for(&self.key, session, &ring);
+                ctx.slot = Some(s);
+                s
+            }
+        };
+        let member = if ctx.tried.is_empty() {
+            ring.owner_of_slot(slot)
+        } else {
+            ring.clockwise(slot).find(|m| !ctx.tried.contains(&m.addr))
+        };
+        let Some(member) = member else {
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(503),
+                "no replica could be reached",
+            ));
+        };
+        ctx.current = Some(member.addr);
+        Ok(Box::new(self.peer(member.addr)))
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        if let Some(addr) = ctx.current {
+            ctx.tried.push(addr);
+            self.report(addr);
+        }
+        if ctx.connect_failures < self.upstream.connect_retries {
+            ctx.connect_failures += 1;
+            e.set_retry(true);
+        }
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        let replayable = session.req_header().method.is_idempotent()
+            && !session.as_ref().retry_buffer_truncated()
+            && session.as_downstream().response_written().is_none();
+        if !replayable {
+            e.set_retry(false);
+            return e;
+        }
+        // A stale pooled connection: retry the same replica (twice at most).
+        if client_reused && ctx.reused_failures < 2 {
+            ctx.reused_failures += 1;
+            e.set_retry(true);
+            return e;
+        }
+        if self.upstream.retry_after_connect && !ctx.retried_after_connect {
+            ctx.retried_after_connect = true;
+            if let Some(addr) = ctx.current {
+                ctx.tried.push(addr);
+                self.report(addr);
+            }
+            e.set_retry(true);
+        } else {
+            e.set_retry(false);
+        }
+        e
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        _ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let (code, message) = match e.etype() {
+            ErrorType::HTTPStatus(code) => (
+                *code,
+                format!(
+                    "<Error> {}",
+                    e.context
+                        .as_ref()
+                        .map_or_else(|| "request failed".to_string(), |c| c.as_str().to_string())
+                ),
+            ),
+            ErrorType::ConnectTimedout
+            | ErrorType::ConnectRefused
+            | ErrorType::ConnectNoRoute
+            | ErrorType::ConnectError => (502, "<Error> no replica could be reached".to_string()),
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout => (
+                504,
+                "<Error> the replica did not answer in time".to_string(),
+            ),
+            _ => match e.esource() {
+                pingora_core::ErrorSource::Upstream => (
+                    502,
+                    format!("<Error> the replica failed: {}", e.etype().as_str()),
+                ),
+                pingora_core::ErrorSource::Downstream => match e.etype() {
+                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => {
+                        (0, String::new())
+                    }
+                    _ => (400, "<Error> bad request".to_string()),
+                },
+                _ => (500, "<Error> internal error".to_string()),
+            },
+        };
+        if code > 0 && session.as_downstream().response_written().is_none() {
+            let reply = Reply::failure(code, message);
+            if let Err(err) = respond::send(session, &reply).await {
+                log::debug!("could not send the error response: {err}");
+            }
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        // No replicas is a state the supervisor already logs.
+        matches!(e.etype(), ErrorType::HTTPStatus(503))
+    }
+}
