@@ -41,6 +41,8 @@ struct VerboseListing {
     n: usize,
     replicas: Vec<String>,
     details: Vec<ReplicaView>,
+    /// Replicas the ring routes to right now (sorted by name).
+    ring: Vec<String>,
     provisioner: &'static str,
 }
 
@@ -97,6 +99,14 @@ impl AdminApi {
                             n: details.len(),
                             replicas: details.iter().map(|d| d.hostname.clone()).collect(),
                             details,
+                            ring: self
+                                .fleet
+                                .ring()
+                                .load()
+                                .members()
+                                .iter()
+                                .map(|m| m.name.to_string())
+                                .collect(),
                             provisioner: self.fleet.provisioner().kind(),
                         },
                     );

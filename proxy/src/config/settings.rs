@@ -205,26 +205,27 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
             )),
         }
     };
-    let key =
-        match f.key.source.as_deref().unwrap_or("header") {
-            "header" => KeySource::Header(
-                key_name
-                    .clone()
-                    .map_or(Ok("x-request-id".to_string()), |_| named("header"))?
-                    .to_ascii_lowercase(),
-            ),
-            "query" => KeySource::Query(named("query")?),
-            "cookie" => KeySource::Cookie(named("cookie")?),
-            "client_ip" => KeySource::ClientIp,
-            "path" => KeySource::Path,
-            "random" => KeySource::Random,
-            other => return Err(bad(
+    let key = match f.key.source.as_deref().unwrap_or("header") {
+        "header" => KeySource::Header(
+            key_name
+                .clone()
+                .map_or(Ok("x-request-id".to_string()), |_| named("header"))?
+                .to_ascii_lowercase(),
+        ),
+        "query" => KeySource::Query(named("query")?),
+        "cookie" => KeySource::Cookie(named("cookie")?),
+        "client_ip" => KeySource::ClientIp,
+        "path" => KeySource::Path,
+        "random" => KeySource::Random,
+        other => {
+            return Err(bad(
                 "key.source",
                 format!(
                     "must be one of header, query, cookie, client_ip, path, random; got {other:?}"
                 ),
-            )),
-        };
+            ))
+        }
+    };
 
     let routes = f
         .routes

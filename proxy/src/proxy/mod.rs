@@ -233,7 +233,7 @@ impl ProxyHttp for RingProxy {
             ErrorType::ConnectTimedout
             | ErrorType::ConnectRefused
             | ErrorType::ConnectNoRoute
-            | ErrorType::ConnectError => (502, "<Error> no replica could be reached".to_string()),
+            | ErrorType::ConnectError => (503, "<Error> no replica could be reached".to_string()),
             ErrorType::ReadTimedout | ErrorType::WriteTimedout => (
                 504,
                 "<Error> the replica did not answer in time".to_string(),
