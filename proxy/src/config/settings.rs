@@ -63,10 +63,12 @@ pub struct UpstreamSettings {
     pub read_timeout: Duration,
     pub write_timeout: Duration,
     pub idle_timeout: Duration,
-    /// Failed connects retried on the next replica clockwise.
+    /// Failed connects (and resets of idempotent requests) retried on the
+    /// next replica clockwise.
     pub connect_retries: u32,
-    /// Retry an idempotent request once on the next replica when it fails
-    /// after connecting (reset, timeout) and nothing was sent to the client.
+    /// Retry an idempotent request on the next replica when it fails after
+    /// connecting (reset: within `connect_retries`; timeout: once) and
+    /// nothing was sent to the client yet.
     pub retry_after_connect: bool,
 }
 

@@ -42,6 +42,8 @@ pub struct Replica {
     pub restarts: u32,
     /// Earliest time of the next replacement attempt (back-off).
     pub retry_at: Option<Instant>,
+    /// A replacement is being started.
+    pub replacing: bool,
 }
 
 impl Replica {
@@ -55,6 +57,7 @@ impl Replica {
             last_heartbeat: Some(Instant::now()),
             restarts: 0,
             retry_at: None,
+            replacing: false,
         }
     }
 }

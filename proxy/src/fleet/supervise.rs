@@ -7,6 +7,7 @@
 //! ring positions, and so its keys, come back), or under a fresh random one.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
@@ -128,76 +129,86 @@ impl Fleet {
         }
     }
 
-    /// Replaces every down replica whose back-off has passed.
-    ///
-    /// The fleet lock is not held while a replacement starts (that can take
-    /// up to the start timeout), so admin calls are not held up; afterwards
-    /// the replacement is admitted only if its slot is still wanted.
-    pub async fn reconcile(&self) {
+    /// Starts a replacement for every down replica whose back-off has
+    /// passed. Each replacement runs as its own task: a replica that takes
+    /// its whole start timeout to fail holds up neither the health loop nor
+    /// admin calls.
+    pub async fn reconcile(self: &Arc<Self>) {
         let due: Vec<(String, u64, u32)> = {
-            let state = self.state.lock().await;
+            let mut state = self.state.lock().await;
             if state.stopping {
                 return;
             }
             let now = Instant::now();
             state
                 .replicas
-                .iter()
-                .filter(|r| r.state == ReplicaState::Down && r.retry_at.is_none_or(|t| t <= now))
-                .map(|r| (r.name.clone(), r.generation, r.restarts))
+                .iter_mut()
+                .filter(|r| {
+                    r.state == ReplicaState::Down
+                        && !r.replacing
+                        && r.retry_at.is_none_or(|t| t <= now)
+                })
+                .map(|r| {
+                    r.replacing = true;
+                    (r.name.clone(), r.generation, r.restarts)
+                })
                 .collect()
         };
-        for (old_name, old_generation, restarts) in due {
-            let name = match self.options.health.replacement {
-                ReplacementName::Same => old_name.clone(),
-                ReplacementName::Fresh => {
-                    let state = self.state.lock().await;
-                    let taken = |s: &str| state.replicas.iter().any(|r| r.name == s);
-                    names::generate(&taken)
-                }
-            };
-            log::info!("replica {old_name} replacing as {name}");
-            let began = Instant::now();
-            self.provisioner.stop(&old_name).await;
-            let launched = Fleet::launch(
-                self.provisioner.clone(),
-                name.clone(),
-                self.options.start_timeout,
-                self.options.health.timeout,
-            )
-            .await;
-            let mut state = self.state.lock().await;
-            let slot = state.replicas.iter().position(|r| {
-                r.name == old_name
-                    && r.generation == old_generation
-                    && r.state == ReplicaState::Down
-            });
-            match (slot, launched) {
-                (Some(i), Ok(mut fresh)) if !state.stopping => {
-                    fresh.restarts = restarts + 1;
-                    log::info!(
-                        "replica {name} up on {} (replaced {old_name} in {} ms)",
-                        fresh.addr,
-                        began.elapsed().as_millis()
-                    );
-                    state.replicas[i] = fresh;
-                    self.publish(&state.replicas);
-                }
-                (_, Ok(fresh)) => {
-                    // Removed (or shutting down) while the replacement started.
-                    drop(state);
-                    self.provisioner.stop(&fresh.name).await;
-                }
-                (Some(i), Err((_, e))) => {
-                    let r = &mut state.replicas[i];
-                    r.restarts += 1;
-                    let pause =
-                        (self.options.health.interval * r.restarts.min(16)).min(MAX_BACKOFF);
-                    r.retry_at = Some(Instant::now() + pause);
-                    log::error!("replica {name} could not be replaced: {e}; next try in {pause:?}");
-                }
-                (None, Err(_)) => {}
+        for (name, generation, restarts) in due {
+            let fleet = self.clone();
+            tokio::spawn(async move { fleet.replace(name, generation, restarts).await });
+        }
+    }
+
+    /// Replaces one down replica; admitted only if it is still wanted.
+    async fn replace(&self, old_name: String, old_generation: u64, restarts: u32) {
+        let name = match self.options.health.replacement {
+            ReplacementName::Same => old_name.clone(),
+            ReplacementName::Fresh => {
+                let state = self.state.lock().await;
+                let taken = |s: &str| state.replicas.iter().any(|r| r.name == s);
+                names::generate(&taken)
             }
+        };
+        log::info!("replica {old_name} replacing as {name}");
+        let began = Instant::now();
+        self.provisioner.stop(&old_name).await;
+        let launched = Fleet::launch(
+            self.provisioner.clone(),
+            name.clone(),
+            self.options.start_timeout,
+            self.options.health.timeout,
+        )
+        .await;
+        let mut state = self.state.lock().await;
+        let slot = state.replicas.iter().position(|r| {
+            r.name == old_name && r.generation == old_generation && r.state == ReplicaState::Down
+        });
+        match (slot, launched) {
+            (Some(i), Ok(mut fresh)) if !state.stopping => {
+                fresh.restarts = restarts + 1;
+                log::info!(
+                    "replica {name} up on {} (replaced {old_name} in {} ms)",
+                    fresh.addr,
+                    began.elapsed().as_millis()
+                );
+                state.replicas[i] = fresh;
+                self.publish(&state.replicas);
+            }
+            (_, Ok(fresh)) => {
+                // Removed (or shutting down) while the replacement started.
+                drop(state);
+                self.provisioner.stop(&fresh.name).await;
+            }
+            (Some(i), Err((_, e))) => {
+                let r = &mut state.replicas[i];
+                r.replacing = false;
+                r.restarts += 1;
+                let pause = (self.options.health.interval * r.restarts.min(16)).min(MAX_BACKOFF);
+                r.retry_at = Some(Instant::now() + pause);
+                log::error!("replica {name} could not be replaced: {e}; next try in {pause:?}");
+            }
+            (None, Err(_)) => {}
         }
     }
 }

@@ -35,9 +35,13 @@ pub struct RequestCtx {
     current: Option<SocketAddr>,
     /// Replicas that already failed this request.
     tried: Vec<SocketAddr>,
-    connect_failures: u32,
+    /// Attempts moved to the next replica after a refused connect or a
+    /// reset (bounded by `upstream.connect_retries`).
+    failovers: u32,
+    /// Stale pooled connections retried on the same replica.
     reused_failures: u32,
-    retried_after_connect: bool,
+    /// Whether the one failover after a timeout was used.
+    timed_out: bool,
 }
 
 /// The load balancer's proxy logic.
@@ -172,8 +176,8 @@ impl ProxyHttp for RingProxy {
             ctx.tried.push(addr);
             self.report(addr);
         }
-        if ctx.connect_failures < self.upstream.connect_retries {
-            ctx.connect_failures += 1;
+        if ctx.failovers < self.upstream.connect_retries {
+            ctx.failovers += 1;
             e.set_retry(true);
         }
         e
@@ -188,7 +192,8 @@ impl ProxyHttp for RingProxy {
         client_reused: bool,
     ) -> Box<Error> {
         let mut e = e.more_context(format!("Peer: {peer}"));
-        let replayable = session.req_header().method.is_idempotent()
+        let replayable = self.upstream.retry_after_connect
+            && session.req_header().method.is_idempotent()
             && !session.as_ref().retry_buffer_truncated()
             && session.as_downstream().response_written().is_none();
         if !replayable {
@@ -201,16 +206,28 @@ impl ProxyHttp for RingProxy {
             e.set_retry(true);
             return e;
         }
-        if self.upstream.retry_after_connect && !ctx.retried_after_connect {
-            ctx.retried_after_connect = true;
+        // A timeout costs the client a whole read timeout: fail over once.
+        // A reset or close (the replica died under the request) is as cheap
+        // as a refused connect and shares that budget.
+        let timed_out = matches!(
+            e.etype(),
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout
+        );
+        let allowed = if timed_out {
+            !std::mem::replace(&mut ctx.timed_out, true)
+        } else if ctx.failovers < self.upstream.connect_retries {
+            ctx.failovers += 1;
+            true
+        } else {
+            false
+        };
+        if allowed {
             if let Some(addr) = ctx.current {
                 ctx.tried.push(addr);
                 self.report(addr);
             }
-            e.set_retry(true);
-        } else {
-            e.set_retry(false);
         }
+        e.set_retry(allowed);
         e
     }
 
@@ -252,7 +269,14 @@ impl ProxyHttp for RingProxy {
                 _ => (500, "<Error> internal error".to_string()),
             },
         };
+        log::debug!(
+            "fail_to_proxy: {e} -> {code}, written: {:?}",
+            session.as_downstream().response_written().map(|h| h.status)
+        );
         if code > 0 && session.as_downstream().response_written().is_none() {
+            // Pingora closes the client connection after a failed proxy
+            // attempt: say so, so the client does not try to reuse it.
+            session.set_keepalive(None);
             let reply = Reply::failure(code, message);
             if let Err(err) = respond::send(session, &reply).await {
                 log::debug!("could not send the error response: {err}");
