@@ -42,5 +42,9 @@ unit: build
 
 test: lint unit
 
+# Side by side with HAProxy and nginx; then failure timings and 10k clients.
 bench: release
+	$(CARGO) build --release -p ringlb --example bare_proxy
 	bench/run.sh
+	python3 bench/failover.py
+	python3 bench/c10k.py
