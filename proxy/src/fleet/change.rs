@@ -36,18 +36,33 @@ fn first_duplicate(hostnames: &[String]) -> Option<&str> {
         .map(String::as_str)
 }
 
+/// The checks `/add` and `/rm` share, in the spec's order: the hostname
+/// list must fit in `n` (with the spec's message), `n` must be positive, and
+/// no hostname may be listed twice.
+fn check_request(n: u64, hostnames: &[String], too_many: &str) -> Result<(), ChangeError> {
+    if hostnames.len() as u64 > n {
+        return Err(refuse(400, too_many));
+    }
+    if n == 0 {
+        return Err(refuse(400, "<Error> n must be at least 1"));
+    }
+    if let Some(d) = first_duplicate(hostnames) {
+        return Err(refuse(
+            400,
+            format!("<Error> hostname {d:?} is listed twice"),
+        ));
+    }
+    Ok(())
+}
+
 impl Fleet {
     /// Adds `n` replicas: the `hostnames` given, then generated ones.
     pub async fn add(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
-        if hostnames.len() as u64 > n {
-            return Err(refuse(
-                400,
-                "<Error> Length of hostname list is more than newly added instances",
-            ));
-        }
-        if n == 0 {
-            return Err(refuse(400, "<Error> n must be at least 1"));
-        }
+        check_request(
+            n,
+            &hostnames,
+            "<Error> Length of hostname list is more than newly added instances",
+        )?;
         let mut state = self.state.lock().await;
         if state.stopping {
             return Err(refuse(503, "<Error> the load balancer is shutting down"));
@@ -75,12 +90,6 @@ impl Fleet {
         }
         for h in &hostnames {
             self.provisioner.check_name(h).map_err(|m| refuse(400, m))?;
-        }
-        if let Some(d) = first_duplicate(&hostnames) {
-            return Err(refuse(
-                400,
-                format!("<Error> hostname {d:?} is listed twice"),
-            ));
         }
         if let Some(h) = hostnames
             .iter()
@@ -153,27 +162,20 @@ impl Fleet {
 
     /// Removes `n` replicas: the `hostnames` given, then others at random.
     pub async fn remove(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
-        if hostnames.len() as u64 > n {
-            return Err(refuse(
-                400,
-                "<Error> Length of hostname list is more than removable instances",
-            ));
-        }
-        if n == 0 {
-            return Err(refuse(400, "<Error> n must be at least 1"));
-        }
+        check_request(
+            n,
+            &hostnames,
+            "<Error> Length of hostname list is more than removable instances",
+        )?;
         let mut state = self.state.lock().await;
+        if state.stopping {
+            return Err(refuse(503, "<Error> the load balancer is shutting down"));
+        }
         let now = state.replicas.len() as u64;
         if n > now {
             return Err(refuse(
                 400,
                 format!("<Error> cannot remove {n} replicas: only {now} exist"),
-            ));
-        }
-        if let Some(d) = first_duplicate(&hostnames) {
-            return Err(refuse(
-                400,
-                format!("<Error> hostname {d:?} is listed twice"),
             ));
         }
         if let Some(h) = hostnames
