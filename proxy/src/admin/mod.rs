@@ -92,7 +92,7 @@ impl AdminApi {
                     q.split('&')
                         .any(|kv| kv == "verbose=1" || kv == "verbose=true")
                 }) {
-                    let details = self.fleet.views().await;
+                    let details = self.fleet.views();
                     return Reply::success(
                         200,
                         VerboseListing {
@@ -111,7 +111,7 @@ impl AdminApi {
                         },
                     );
                 }
-                listing(self.fleet.names().await)
+                listing(self.fleet.names())
             }
             _ => {
                 let body = match body {

@@ -43,6 +43,9 @@ struct State {
 
 pub struct Fleet {
     state: Mutex<State>,
+    /// A copy of the replica list, refreshed on every change, so that
+    /// `/rep` answers at once even while an `/add` holds the lock.
+    roster: ArcSwap<Vec<Replica>>,
     ring: SharedRing,
     spec: RingSpec,
     provisioner: Arc<dyn Provisioner>,
@@ -57,6 +60,7 @@ impl Fleet {
                 replicas: Vec::new(),
                 stopping: false,
             }),
+            roster: ArcSwap::from_pointee(Vec::new()),
             ring: Arc::new(ArcSwap::from_pointee(empty)),
             spec,
             provisioner,
@@ -74,19 +78,23 @@ impl Fleet {
     }
 
     /// Replica names, in the order they were added.
-    pub async fn names(&self) -> Vec<String> {
-        let state = self.state.lock().await;
-        state.replicas.iter().map(|r| r.name.clone()).collect()
+    pub fn names(&self) -> Vec<String> {
+        self.roster.load().iter().map(|r| r.name.clone()).collect()
     }
 
     /// Replica details for `/rep?verbose=1`.
-    pub async fn views(&self) -> Vec<ReplicaView> {
-        let state = self.state.lock().await;
-        state.replicas.iter().map(ReplicaView::from).collect()
+    pub fn views(&self) -> Vec<ReplicaView> {
+        self.roster.load().iter().map(ReplicaView::from).collect()
+    }
+
+    /// Refreshes the roster after a change that leaves the ring as it is.
+    fn note(&self, replicas: &[Replica]) {
+        self.roster.store(Arc::new(replicas.to_vec()));
     }
 
     /// Rebuilds the ring from the replicas that may take requests.
     fn publish(&self, replicas: &[Replica]) {
+        self.note(replicas);
         let members: Vec<Member> = replicas
             .iter()
             .filter(|r| r.state.in_ring())

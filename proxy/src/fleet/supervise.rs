@@ -91,6 +91,8 @@ impl Fleet {
         }
         if changed {
             self.publish(&state.replicas);
+        } else {
+            self.note(&state.replicas);
         }
         changed
     }
@@ -123,6 +125,7 @@ impl Fleet {
             Some(r) if r.state == ReplicaState::Up => {
                 log::warn!("replica {name} suspect: a request could not reach it");
                 r.state = ReplicaState::Suspect;
+                self.note(&state.replicas);
                 true
             }
             _ => false,
@@ -207,6 +210,7 @@ impl Fleet {
                 let pause = (self.options.health.interval * r.restarts.min(16)).min(MAX_BACKOFF);
                 r.retry_at = Some(Instant::now() + pause);
                 log::error!("replica {name} could not be replaced: {e}; next try in {pause:?}");
+                self.note(&state.replicas);
             }
             (None, Err(_)) => {}
         }
