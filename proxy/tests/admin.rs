@@ -429,3 +429,32 @@ fn static_provisioner_registers_and_unregisters() {
         assert_eq!(lb.home(id).1["message"], "Hello from Server: two");
     }
 }
+
+#[test]
+fn rep_answers_at_once_while_an_add_is_in_progress() {
+    // A "backend" that takes two seconds to fail: /add holds the fleet for
+    // that long, /rep must not wait for it.
+    let dir = tempfile::tempdir().unwrap();
+    let slow = dir.path().join("slow-backend");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 2\nexit 3\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lb = Arc::new(Ringlb::start(&format!(
+        "{RING}  replicas:\n    binary: '{}'\n    initial: []\n    start_timeout_ms: 5000\n",
+        slow.display()
+    )));
+    let adder = {
+        let lb = lb.clone();
+        std::thread::spawn(move || lb.change(Method::POST, "/add", r#"{"n": 1}"#))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert!(lb.replicas().is_empty());
+    let waited = started.elapsed();
+    let (status, _) = adder.join().unwrap();
+    assert_eq!(status, 503);
+    assert!(
+        waited < Duration::from_millis(500),
+        "/rep waited {waited:?}"
+    );
+}
