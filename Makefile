@@ -12,6 +12,7 @@ help:
 	@echo "make run    build and start ringlb on :5000 with 3 local replicas ($(CONF))"
 	@echo "make test   run the whole test suite"
 	@echo "make bench  side-by-side benchmark against HAProxy and nginx (bench/)"
+	@echo "make compose       the docker-compose deployment on :5000 (compose-down stops it)"
 
 # Pingora's zlib-ng build needs cmake; install it when missing.
 deps:
@@ -48,3 +49,39 @@ bench: release
 	bench/run.sh
 	python3 bench/failover.py
 	python3 bench/c10k.py
+
+# The docker-compose deployment: ringlb in a container starts its replicas as
+# containers. Images are FROM scratch with static binaries built here (no
+# image can be pulled); the legacy builder needs no buildx.
+DOCKER   ?= docker
+COMPOSE  ?= docker-compose
+TRIPLE   := x86_64-unknown-linux-gnu
+OWNER    := ringlb-compose
+
+.PHONY: compose compose-down compose-images compose-static
+
+compose-static: deps
+	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release \
+	  --target $(TRIPLE) --target-dir target/static -p ringlb -p ringlb-backend --bins
+
+compose-images: compose-static
+	DOCKER_BUILDKIT=0 $(DOCKER) build --build-arg BIN=ringlb-backend -t ringlb-backend:latest .
+	DOCKER_BUILDKIT=0 $(DOCKER) build --build-arg BIN=ringlb -t ringlb:latest .
+
+compose: compose-images
+	$(COMPOSE) up -d
+	@echo
+	@echo "ringlb is up on :5000 (its replicas: docker ps --filter label=ringlb.owner=$(OWNER))"
+	@echo "  curl http://localhost:5000/home"
+	@echo "  curl http://localhost:5000/rep"
+	@echo "  curl -X POST -H 'Content-Type: application/json' -d '{\"n\": 2, \"hostnames\": [\"S5\"]}' http://localhost:5000/add"
+	@echo "  docker logs -f ringlb"
+	@echo "  make compose-down"
+
+# ringlb removes its replicas on SIGTERM; anything still labelled as its own
+# (after a kill -9) is removed before the network goes.
+compose-down:
+	-$(COMPOSE) stop
+	@left=$$($(DOCKER) ps -aq --filter label=ringlb.owner=$(OWNER)); \
+	  if [ -n "$$left" ]; then echo "removing leftover replicas"; $(DOCKER) rm -f $$left; fi
+	$(COMPOSE) down

@@ -12,8 +12,9 @@ use crate::admin::{AdminApi, AdminService};
 use crate::config::{ProvisionerKind, Settings};
 use crate::fleet::{Fleet, FleetOptions};
 use crate::health::Supervisor;
+use crate::provision::docker::DockerOptions;
 use crate::provision::process::ProcessOptions;
-use crate::provision::{ProcessProvisioner, Provisioner, StaticProvisioner};
+use crate::provision::{DockerProvisioner, ProcessProvisioner, Provisioner, StaticProvisioner};
 use crate::proxy::RingProxy;
 use crate::ring::RingSpec;
 
@@ -35,6 +36,14 @@ pub fn provisioner(
     let (exits_tx, exits_rx) = mpsc::unbounded_channel();
     let p: Arc<dyn Provisioner> = match &settings.replicas.provisioner {
         ProvisionerKind::Static => Arc::new(StaticProvisioner::new()),
+        ProvisionerKind::Docker(docker) => Arc::new(DockerProvisioner::new(
+            DockerOptions {
+                settings: docker.clone(),
+                start_timeout: settings.replicas.start_timeout,
+                stop_timeout: settings.replicas.stop_timeout,
+            },
+            exits_tx,
+        )?),
         ProvisionerKind::Process {
             binary,
             bind,

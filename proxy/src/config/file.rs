@@ -79,6 +79,19 @@ pub struct ReplicasFile {
     pub start_timeout_ms: Option<u64>,
     pub stop_timeout_ms: Option<u64>,
     pub backend_threads: Option<u32>,
+    pub docker: Option<DockerFile>,
+}
+
+/// `ringlb.replicas.docker`: only with `provisioner: docker`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerFile {
+    pub socket: Option<String>,
+    pub image: Option<String>,
+    pub network: Option<String>,
+    pub name_prefix: Option<String>,
+    pub port: Option<u16>,
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

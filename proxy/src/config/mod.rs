@@ -6,6 +6,7 @@
 //! it into [`Settings`]: plain typed values that the rest of the program
 //! reads and never re-parses. Every error names the file and the key.
 
+mod docker;
 mod file;
 mod settings;
 
@@ -15,8 +16,8 @@ mod tests;
 use std::path::Path;
 
 pub use settings::{
-    AdminSettings, HealthSettings, KeySource, ProvisionerKind, ReplacementName, ReplicaSettings,
-    RingSettings, Settings, UpstreamSettings,
+    AdminSettings, DockerSettings, HealthSettings, KeySource, ProvisionerKind, ReplacementName,
+    ReplicaSettings, RingSettings, Settings, UpstreamSettings,
 };
 
 /// A configuration problem, with enough context to fix it.

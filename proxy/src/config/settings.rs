@@ -4,8 +4,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::docker::docker_settings;
+pub use super::docker::DockerSettings;
 use super::file::RinglbFile;
 use crate::fleet::names::{check_hostname, check_static_address};
+use crate::provision::docker::check_container_name;
 use crate::ring::{FamilyKind, Polynomial};
 
 /// Everything ringlb reads from its config, validated.
@@ -82,6 +85,8 @@ pub enum ProvisionerKind {
     },
     /// Replicas run elsewhere; hostnames are `host:port`.
     Static,
+    /// `ringlb-backend` containers on a user-defined Docker network.
+    Docker(DockerSettings),
 }
 
 #[derive(Debug, Clone)]
@@ -114,9 +119,9 @@ pub struct HealthSettings {
     pub replacement: ReplacementName,
 }
 
-type Invalid = (String, String);
+pub(super) type Invalid = (String, String);
 
-fn bad(key: &str, message: impl Into<String>) -> Invalid {
+pub(super) fn bad(key: &str, message: impl Into<String>) -> Invalid {
     (format!("ringlb.{key}"), message.into())
 }
 
@@ -258,7 +263,14 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     };
 
     let r = f.replicas;
-    let provisioner = match r.provisioner.as_deref().unwrap_or("process") {
+    let kind = r.provisioner.as_deref().unwrap_or("process");
+    if kind != "docker" && r.docker.is_some() {
+        return Err(bad(
+            "replicas.docker",
+            "only allowed when replicas.provisioner is docker",
+        ));
+    }
+    let provisioner = match kind {
         "process" => ProvisionerKind::Process {
             binary: r.binary.map(PathBuf::from),
             bind: match r.bind.as_deref().unwrap_or("127.0.0.1").parse() {
@@ -284,10 +296,19 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
             }
             ProvisionerKind::Static
         }
+        "docker" => {
+            if r.binary.is_some() || r.bind.is_some() || r.backend_threads.is_some() {
+                return Err(bad(
+                    "replicas",
+                    "binary, bind and backend_threads only apply to the process provisioner",
+                ));
+            }
+            ProvisionerKind::Docker(docker_settings(r.docker.unwrap_or_default())?)
+        }
         other => {
             return Err(bad(
                 "replicas.provisioner",
-                format!("must be process or static, got {other:?}"),
+                format!("must be process, static or docker, got {other:?}"),
             ))
         }
     };
@@ -297,9 +318,10 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     };
     let initial = r.initial.unwrap_or(default_initial);
     for name in &initial {
-        let check = match provisioner {
+        let check = match &provisioner {
             ProvisionerKind::Static => check_static_address(name),
-            _ => check_hostname(name),
+            ProvisionerKind::Docker(d) => check_container_name(&d.name_prefix, name),
+            ProvisionerKind::Process { .. } => check_hostname(name),
         };
         check.map_err(|m| bad("replicas.initial", m))?;
     }

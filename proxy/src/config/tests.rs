@@ -126,3 +126,97 @@ fn polynomial_and_key_sources() {
             .unwrap();
     assert_eq!(s.replicas.provisioner, ProvisionerKind::Static);
 }
+
+#[test]
+fn docker_provisioner_defaults_and_compose_config() {
+    let s = parse("ringlb:\n  replicas:\n    provisioner: docker\n").unwrap();
+    let ProvisionerKind::Docker(d) = &s.replicas.provisioner else {
+        panic!("{:?}", s.replicas.provisioner);
+    };
+    assert_eq!(d.socket, Path::new("/var/run/docker.sock"));
+    assert_eq!(d.image, "ringlb-backend:latest");
+    assert_eq!(d.network, "ringlb-net");
+    assert_eq!((d.name_prefix.as_str(), d.port), ("", 5000));
+    assert_eq!(d.owner, "ringlb");
+    assert_eq!(s.replicas.initial, ["replica1", "replica2", "replica3"]);
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
+    let c = Settings::load(&root.join("compose.yaml")).unwrap();
+    let ProvisionerKind::Docker(d) = &c.replicas.provisioner else {
+        panic!("compose.yaml must use the docker provisioner");
+    };
+    assert_eq!(
+        (d.network.as_str(), d.owner.as_str()),
+        ("ringlb-net", "ringlb-compose")
+    );
+    assert_eq!(c.listen.port(), 5000);
+    assert!(c.admin.on_proxy_port);
+    assert_eq!(c.replicas.initial.len(), 3);
+
+    let s = parse(
+        "ringlb:\n  replicas:\n    provisioner: docker\n    initial: [S1]\n    docker:\n      socket: /run/d.sock\n      image: reg/x:1\n      network: net_1\n      name_prefix: t1-\n      port: 8080\n      owner: me\n",
+    )
+    .unwrap();
+    let ProvisionerKind::Docker(d) = &s.replicas.provisioner else {
+        panic!();
+    };
+    assert_eq!(d.socket, Path::new("/run/d.sock"));
+    assert_eq!((d.image.as_str(), d.network.as_str()), ("reg/x:1", "net_1"));
+    assert_eq!(
+        (d.name_prefix.as_str(), d.port, d.owner.as_str()),
+        ("t1-", 8080, "me")
+    );
+}
+
+#[test]
+fn docker_provisioner_errors_name_the_key() {
+    let docker = |body: &str| format!("ringlb:\n  replicas:\n    provisioner: docker\n{body}");
+    for (yaml, key) in [
+        (docker("    docker:\n      sock: /x\n"), "sock"),
+        (
+            docker("    docker:\n      socket: relative\n"),
+            "ringlb.replicas.docker.socket",
+        ),
+        (
+            docker("    docker:\n      image: 'a b'\n"),
+            "ringlb.replicas.docker.image",
+        ),
+        (
+            docker("    docker:\n      network: bridge\n"),
+            "ringlb.replicas.docker.network",
+        ),
+        (
+            docker("    docker:\n      network: 'my net'\n"),
+            "ringlb.replicas.docker.network",
+        ),
+        (
+            docker("    docker:\n      name_prefix: -x\n"),
+            "ringlb.replicas.docker.name_prefix",
+        ),
+        (
+            docker("    docker:\n      port: 0\n"),
+            "ringlb.replicas.docker.port",
+        ),
+        (docker("    docker:\n      port: 70000\n"), "port"),
+        (
+            docker("    docker:\n      owner: ''\n"),
+            "ringlb.replicas.docker.owner",
+        ),
+        (docker("    bind: 127.0.0.1\n"), "ringlb.replicas"),
+        // Docker wants container names of 2+ characters starting alphanumeric.
+        (docker("    initial: [a]\n"), "ringlb.replicas.initial"),
+        (docker("    initial: [_a]\n"), "ringlb.replicas.initial"),
+        (
+            "ringlb:\n  replicas:\n    docker:\n      image: x\n".to_string(),
+            "ringlb.replicas.docker",
+        ),
+    ] {
+        let e = err(&yaml);
+        assert!(e.contains(key), "{yaml:?} -> {e}");
+    }
+    // A prefix makes short names valid container names.
+    assert!(parse(&docker(
+        "    initial: [a]\n    docker:\n      name_prefix: t-\n"
+    ))
+    .is_ok());
+}

@@ -2,10 +2,12 @@
 //!
 //! The fleet decides *which* replicas should exist; a provisioner makes it so
 //! in one particular world: child processes on this machine
-//! ([`ProcessProvisioner`]) or addresses that something else runs
+//! ([`ProcessProvisioner`]), containers on a Docker network
+//! ([`DockerProvisioner`]) or addresses that something else runs
 //! ([`StaticProvisioner`]). A provisioner only starts and stops; readiness
 //! (the first heartbeat) and health are the fleet's business.
 
+pub mod docker;
 pub mod process;
 mod statics;
 
@@ -13,6 +15,7 @@ use std::net::SocketAddr;
 
 use async_trait::async_trait;
 
+pub use docker::DockerProvisioner;
 pub use process::ProcessProvisioner;
 pub use statics::StaticProvisioner;
 

@@ -1,0 +1,502 @@
+//! The `docker` provisioner against the real Docker Engine: ringlb runs on
+//! the host (the debug binary, as in the other integration tests) and
+//! starts its replicas as containers of a scratch image holding a static
+//! `ringlb-backend`; the host reaches them by their IP on a user-defined
+//! bridge network.
+//!
+//! Each test makes its own network, image tag, container-name prefix and
+//! owner label (all with the test's pid), and removes them in a drop guard,
+//! also when it panics. Without a reachable Engine the tests say so and
+//! pass.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{wait_for, Ringlb};
+use serde_json::{json, Value};
+
+/// The Engine's socket (`RINGLB_TEST_DOCKER_SOCKET` overrides it, e.g. to
+/// check the skip path).
+fn socket() -> String {
+    std::env::var("RINGLB_TEST_DOCKER_SOCKET").unwrap_or_else(|_| "/var/run/docker.sock".into())
+}
+
+// ---- a tiny blocking Engine API client (HTTP/1.0 over the socket) ----
+
+/// (status, body) of one Engine API call, or `None` if there is no Engine.
+fn engine(method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
+    let mut s = UnixStream::connect(socket()).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} /v1.41{path} HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+fn engine_json(method: &str, path: &str, body: Option<&Value>) -> Value {
+    let (status, text) = engine(method, path, body).expect("Docker Engine answers");
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {text}"
+    );
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn docker_available() -> bool {
+    Path::new(&socket()).exists()
+        && engine("GET", "/_ping", None).is_some_and(|(s, b)| s == 200 && b.trim() == "OK")
+}
+
+// ---- the static replica binary and the per-test fixture ----
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+/// Builds a static debug `ringlb-backend` (once per process; cargo makes
+/// it a no-op when up to date) in its own target dir, so the main build
+/// cache is untouched.
+fn static_backend() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = workspace();
+            let began = Instant::now();
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&root)
+                .args(["build", "-p", "ringlb-backend", "--target"])
+                .arg("x86_64-unknown-linux-gnu")
+                .arg("--target-dir")
+                .arg(root.join("target/static"))
+                .env_remove("CARGO_TARGET_DIR")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env("RUSTFLAGS", "-C target-feature=+crt-static")
+                // Small binary, quick image build.
+                .env("CARGO_PROFILE_DEV_DEBUG", "false")
+                .stdout(Stdio::null())
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "static build of ringlb-backend failed");
+            eprintln!("static ringlb-backend ready in {:?}", began.elapsed());
+            root.join("target/static/x86_64-unknown-linux-gnu/debug/ringlb-backend")
+        })
+        .clone()
+}
+
+/// One test's Docker world; removed on drop (containers, network, image).
+struct Fixture {
+    image: String,
+    network: String,
+    prefix: String,
+    owner: String,
+}
+
+impl Fixture {
+    /// `None` (after saying so) when there is no Docker Engine.
+    fn new(test: &str) -> Option<Fixture> {
+        if !docker_available() {
+            eprintln!("SKIPPED {test}: no Docker Engine answers at {}", socket());
+            return None;
+        }
+        let id = format!("{}-{test}", std::process::id());
+        let fixture = Fixture {
+            image: format!("ringlb-backend-test:{id}"),
+            network: format!("ringlb-test-{id}"),
+            prefix: format!("rlbt{id}-"),
+            owner: format!("ringlb-test-{id}"),
+        };
+        fixture.build_image();
+        engine_json(
+            "POST",
+            "/networks/create",
+            Some(&json!({
+                "Name": fixture.network,
+                "CheckDuplicate": true,
+                "Labels": { "ringlb.test": fixture.owner },
+            })),
+        );
+        Some(fixture)
+    }
+
+    /// The replica image from the top-level Dockerfile, legacy builder,
+    /// with a context holding only the binary.
+    fn build_image(&self) {
+        let context = tempfile::tempdir().expect("tempdir");
+        std::fs::copy(static_backend(), context.path().join("ringlb-backend"))
+            .expect("copy binary");
+        let began = Instant::now();
+        let out = Command::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-f"])
+            .arg(workspace().join("Dockerfile"))
+            .args([
+                "--build-arg",
+                "BIN=ringlb-backend",
+                "--build-arg",
+                "BIN_DIR=.",
+            ])
+            .args(["-t", &self.image])
+            .arg(context.path())
+            .output()
+            .expect("run docker build");
+        assert!(
+            out.status.success(),
+            "docker build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("image {} built in {:?}", self.image, began.elapsed());
+    }
+
+    /// The `ringlb:` section for this fixture (`extra` is more YAML for it).
+    fn config(&self, initial: &[&str], extra: &str) -> String {
+        format!(
+            "  upstream:\n    connect_timeout_ms: 300\n  health:\n    interval_ms: 100\n    timeout_ms: 200\n  replicas:\n    provisioner: docker\n    initial: {initial:?}\n    stop_timeout_ms: 1000\n    docker:\n      socket: \"{}\"\n      image: \"{}\"\n      network: \"{}\"\n      name_prefix: \"{}\"\n      owner: \"{}\"\n{extra}",
+            socket(), self.image, self.network, self.prefix, self.owner
+        )
+    }
+
+    /// This test's containers: replica name -> (container id, running).
+    fn containers(&self) -> Vec<(String, String, bool)> {
+        let filter =
+            encode(&json!({ "label": [format!("ringlb.owner={}", self.owner)] }).to_string());
+        let listed = engine_json(
+            "GET",
+            &format!("/containers/json?all=1&filters={filter}"),
+            None,
+        );
+        let mut out: Vec<(String, String, bool)> = listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| {
+                let names = c["Names"].as_array().expect("names");
+                let name = names[0].as_str().expect("name").trim_start_matches('/');
+                let replica = name
+                    .strip_prefix(&self.prefix)
+                    .unwrap_or_else(|| panic!("container {name} lacks prefix {}", self.prefix));
+                assert_eq!(c["Labels"]["ringlb.name"], replica);
+                (
+                    replica.to_string(),
+                    c["Id"].as_str().expect("id").to_string(),
+                    c["State"] == "running",
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Names of this test's running containers, sorted.
+    fn running(&self) -> Vec<String> {
+        self.containers()
+            .into_iter()
+            .filter(|c| c.2)
+            .map(|c| c.0)
+            .collect()
+    }
+
+    fn inspect(&self, replica: &str) -> Value {
+        engine_json(
+            "GET",
+            &format!("/containers/{}{replica}/json", self.prefix),
+            None,
+        )
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let filter =
+            encode(&json!({ "label": [format!("ringlb.owner={}", self.owner)] }).to_string());
+        if let Some((200, list)) = engine(
+            "GET",
+            &format!("/containers/json?all=1&filters={filter}"),
+            None,
+        ) {
+            for c in serde_json::from_str::<Value>(&list)
+                .unwrap_or(Value::Null)
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(id) = c["Id"].as_str() {
+                    eprintln!("removing leftover container {id}");
+                    let _ = engine("DELETE", &format!("/containers/{id}?force=1&v=1"), None);
+                }
+            }
+        }
+        let _ = engine("DELETE", &format!("/networks/{}", self.network), None);
+        let _ = engine(
+            "DELETE",
+            &format!("/images/{}?force=1", encode(&self.image)),
+            None,
+        );
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Waits until the test's running containers are exactly ringlb's replicas.
+fn assert_containers_match(fx: &Fixture, lb: &Ringlb) {
+    let want = sorted(lb.replicas());
+    wait_for("containers to match /rep", Duration::from_secs(10), || {
+        (fx.running() == want).then_some(())
+    });
+}
+
+fn server_of(body: &Value) -> String {
+    body["message"]
+        .as_str()
+        .and_then(|m| m.strip_prefix("Hello from Server: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A request id that ringlb routes to `replica`.
+fn id_routed_to(lb: &Ringlb, replica: &str) -> u64 {
+    (100_000..101_000)
+        .find(|id| {
+            let (status, body) = lb.home(*id);
+            status == 200 && server_of(&body) == replica
+        })
+        .unwrap_or_else(|| panic!("no id in 1000 reaches {replica}"))
+}
+
+// ---- the tests ----
+
+#[test]
+fn replicas_are_containers_and_follow_add_and_rm() {
+    let Some(fx) = Fixture::new("lifecycle") else {
+        return;
+    };
+    let mut lb = Ringlb::start(&fx.config(&["Server1", "Server2", "Server3"], ""));
+
+    // The initial replicas are containers on the network, alias = hostname.
+    assert_eq!(fx.running(), ["Server1", "Server2", "Server3"]);
+    let c = fx.inspect("Server1");
+    let endpoint = &c["NetworkSettings"]["Networks"][&fx.network];
+    assert!(endpoint["Aliases"]
+        .as_array()
+        .expect("aliases")
+        .iter()
+        .any(|a| a == "Server1"));
+    assert!(c["Config"]["Env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .any(|e| e == "SERVER_ID=Server1"));
+    let verbose = lb.verbose();
+    let address = verbose["message"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .find(|d| d["hostname"] == "Server1")
+        .expect("Server1 in details")["address"]
+        .clone();
+    assert_eq!(
+        address,
+        format!("{}:5000", endpoint["IPAddress"].as_str().expect("ip"))
+    );
+
+    // /home is answered through ringlb by the containers, all of them.
+    let mut seen = std::collections::BTreeSet::new();
+    for id in 100_000..100_200 {
+        let (status, body) = lb.home(id);
+        assert_eq!(status, 200, "{body}");
+        seen.insert(server_of(&body));
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["Server1", "Server2", "Server3"]
+    );
+
+    // /add starts containers (named and generated), /rm removes them.
+    let (status, body) = lb.change(
+        reqwest::Method::POST,
+        "/add",
+        r#"{"n": 2, "hostnames": ["S5"]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lb.replicas().len(), 5);
+    assert!(fx.running().contains(&"S5".to_string()));
+    assert_containers_match(&fx, &lb);
+    let (status, _) = lb.home(id_routed_to(&lb, "S5"));
+    assert_eq!(status, 200);
+
+    let (status, body) = lb.change(
+        reqwest::Method::DELETE,
+        "/rm",
+        r#"{"n": 2, "hostnames": ["S5"]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lb.replicas().len(), 3);
+    assert!(!fx.containers().iter().any(|c| c.0 == "S5"));
+    assert_containers_match(&fx, &lb);
+
+    // SIGTERM: ringlb removes every container it made before it exits.
+    lb.stop(libc::SIGTERM);
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}
+
+#[test]
+fn killed_container_is_replaced_within_two_seconds() {
+    let Some(fx) = Fixture::new("kill") else {
+        return;
+    };
+    let mut lb = Ringlb::start(&fx.config(&["Server1", "Server2", "Server3"], ""));
+    let id = id_routed_to(&lb, "Server2");
+    let old = fx.inspect("Server2")["Id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let killed = Instant::now();
+    let (status, text) = engine(
+        "POST",
+        &format!("/containers/{old}/kill?signal=SIGKILL"),
+        None,
+    )
+    .expect("kill");
+    assert_eq!(status, 204, "{text}");
+    let replaced = wait_for(
+        "a replacement Server2 answering through ringlb",
+        Duration::from_secs(10),
+        || {
+            let (status, body) = lb.home(id);
+            (status == 200 && server_of(&body) == "Server2").then(|| killed.elapsed())
+        },
+    );
+    let now = fx.inspect("Server2");
+    assert_ne!(now["Id"].as_str().expect("id"), old, "not a new container");
+    assert_eq!(now["State"]["Running"], true);
+    eprintln!("killed container replaced and serving after {replaced:?}");
+    assert!(replaced < Duration::from_secs(2), "took {replaced:?}");
+    // The dead container is gone, not just stopped.
+    assert!(!fx.containers().iter().any(|c| c.1 == old));
+    assert_containers_match(&fx, &lb);
+    let restarts = lb.verbose()["message"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .find(|d| d["hostname"] == "Server2")
+        .expect("Server2")["restarts"]
+        .clone();
+    assert_eq!(restarts, 1);
+
+    // SIGINT cleans up too.
+    lb.stop(libc::SIGINT);
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}
+
+#[test]
+fn stale_containers_of_a_crashed_run_are_removed_at_start() {
+    let Some(fx) = Fixture::new("stale") else {
+        return;
+    };
+    // What a `kill -9`ed ringlb leaves: containers with its owner label,
+    // one of them under a name the new run wants.
+    let mut stale = Vec::new();
+    for name in ["Server1", "old7"] {
+        let created = engine_json(
+            "POST",
+            &format!("/containers/create?name={}{name}", fx.prefix),
+            Some(&json!({
+                "Image": fx.image,
+                "Env": [format!("SERVER_ID={name}")],
+                "Labels": { "ringlb.owner": fx.owner, "ringlb.name": name },
+                "HostConfig": { "NetworkMode": fx.network },
+            })),
+        );
+        let id = created["Id"].as_str().expect("id").to_string();
+        engine_json("POST", &format!("/containers/{id}/start"), None);
+        stale.push(id);
+    }
+
+    let mut lb = Ringlb::start(&fx.config(&["Server1", "Server2"], ""));
+    let now = fx.containers();
+    assert_eq!(
+        now.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),
+        ["Server1", "Server2"]
+    );
+    assert!(now.iter().all(|c| !stale.contains(&c.1) && c.2), "{now:?}");
+    lb.stop(libc::SIGTERM);
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}
+
+#[test]
+fn missing_network_or_image_fails_start_with_a_clear_error() {
+    let Some(fx) = Fixture::new("missing") else {
+        return;
+    };
+    for (what, yaml, expect) in [
+        (
+            "network",
+            fx.config(&["Server1"], "")
+                .replace(&fx.network, "ringlb-test-no-such-net"),
+            "docker network \"ringlb-test-no-such-net\" does not exist",
+        ),
+        (
+            "image",
+            fx.config(&["Server1"], "")
+                .replace(&fx.image, "ringlb-test-no-such-image:1"),
+            "docker image \"ringlb-test-no-such-image:1\" does not exist",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("ringlb.yaml");
+        std::fs::write(&conf, format!("version: 1\nringlb:\n{yaml}\n")).expect("write");
+        let log = dir.path().join("stderr");
+        let mut child = Command::new(common::bin("ringlb"))
+            .arg("-c")
+            .arg(&conf)
+            .args(["--listen", &format!("127.0.0.1:{}", common::free_port())])
+            .args([
+                "--admin-listen",
+                &format!("127.0.0.1:{}", common::free_port()),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("run ringlb");
+        let exited = wait_for("ringlb to give up", Duration::from_secs(20), || {
+            child.try_wait().expect("wait")
+        });
+        let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(!exited.success(), "{what}: ringlb exited 0: {stderr}");
+        assert!(stderr.contains(expect), "{what}: {stderr}");
+    }
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}
