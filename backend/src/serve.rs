@@ -2,7 +2,9 @@
 //!
 //! Each connection is served by hyper's HTTP/1 state machine (keep-alive,
 //! pipelining). On a signal the listener closes, in-flight connections get
-//! hyper's graceful shutdown and up to five seconds to finish.
+//! hyper's graceful shutdown and up to five seconds to finish (ringlb's
+//! process provisioner waits `replicas.stop_timeout_ms`, 2 s by default,
+//! before it sends SIGKILL).
 
 use std::convert::Infallible;
 use std::time::Duration;

@@ -168,6 +168,20 @@ const BAD: &[(&str, &str, &str, u16, &str)] = &[
         "at most 64 are allowed",
     ),
     ("POST", "/add", r#"{"n": 1e30}"#, 400, "must be an integer"),
+    (
+        "POST",
+        "/add",
+        r#"{"n": 18446744073709551615}"#,
+        400,
+        "at most 64 are allowed",
+    ),
+    (
+        "POST",
+        "/add",
+        r#"{"n": 18446744073709551614, "hostnames": ["Z1"]}"#,
+        400,
+        "at most 64 are allowed",
+    ),
     ("DELETE", "/rm", r#"{"n": 4}"#, 400, "only 3 exist"),
     (
         "DELETE",

@@ -182,3 +182,50 @@ fn shutdown_is_prompt_on_sigterm() {
     lb.stop(libc::SIGTERM);
     assert!(started.elapsed() < Duration::from_secs(8));
 }
+
+#[test]
+fn a_client_hanging_up_is_not_a_replica_failure() {
+    use std::io::Write;
+    let lb = Ringlb::start(DEFAULT_RING);
+    // PUT is idempotent: a client that promises a body, sends part of it and
+    // resets must not make ringlb replay the request or suspect a replica.
+    for i in 0..20 {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", lb.port)).unwrap();
+        write!(
+            s,
+            "PUT /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {}\r\nContent-Length: 100000\r\n\r\npartial",
+            100_000 + i
+        )
+        .unwrap();
+        // SO_LINGER 0: close with a reset, while ringlb is still proxying.
+        socket_linger_zero(&s);
+        drop(s);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Give the supervisor time to act on any (wrong) suspicion.
+    std::thread::sleep(Duration::from_millis(500));
+    let log = lb.log();
+    assert!(!log.contains("suspect"), "{log}");
+    for d in lb.verbose()["message"]["details"].as_array().unwrap() {
+        assert_eq!(d["state"], "up", "{d}");
+        assert_eq!(d["restarts"], 0, "{d}");
+    }
+}
+
+fn socket_linger_zero(s: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a live socket with a correctly sized struct.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}

@@ -57,67 +57,24 @@ fn check_request(n: u64, hostnames: &[String], too_many: &str) -> Result<(), Cha
 
 impl Fleet {
     /// Adds `n` replicas: the `hostnames` given, then generated ones.
+    ///
+    /// Admin changes are serialized by `changes`; the fleet state lock is
+    /// only held to validate and to admit, not while replicas start, so the
+    /// supervisor keeps probing and replacing meanwhile. The new names are
+    /// reserved in `pending` so nothing else can take them.
     pub async fn add(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
         check_request(
             n,
             &hostnames,
             "<Error> Length of hostname list is more than newly added instances",
         )?;
-        let mut state = self.state.lock().await;
-        if state.stopping {
-            return Err(refuse(503, "<Error> the load balancer is shutting down"));
-        }
-        let now = state.replicas.len() as u64;
-        let max = u64::from(self.options.max_replicas);
-        if now + n > max {
-            return Err(refuse(
-                400,
-                format!(
-                    "<Error> cannot add {n} replicas: {now} exist and at most {max} are allowed"
-                ),
-            ));
-        }
-        if (now + n) as u128 * u128::from(self.spec.vnodes) > u128::from(self.spec.slots) {
-            return Err(refuse(
-                400,
-                format!(
-                    "<Error> ring capacity exceeded: {} replicas x {} virtual nodes > {} slots",
-                    now + n,
-                    self.spec.vnodes,
-                    self.spec.slots
-                ),
-            ));
-        }
-        for h in &hostnames {
-            self.provisioner.check_name(h).map_err(|m| refuse(400, m))?;
-        }
-        if let Some(h) = hostnames
-            .iter()
-            .find(|h| state.replicas.iter().any(|r| &r.name == *h))
-        {
-            return Err(refuse(
-                409,
-                format!("<Error> hostname {h:?} already exists"),
-            ));
-        }
-        if (hostnames.len() as u64) < n && !self.provisioner.generates_names() {
-            return Err(refuse(
-                400,
-                format!(
-                    "<Error> the {} provisioner cannot invent replicas: give a host:port for each of the {n}",
-                    self.provisioner.kind()
-                ),
-            ));
-        }
-
-        let mut new_names = hostnames;
-        while (new_names.len() as u64) < n {
-            let taken = |s: &str| {
-                new_names.iter().any(|h| h == s) || state.replicas.iter().any(|r| r.name == s)
-            };
-            let name = names::generate(&taken);
-            new_names.push(name);
-        }
+        let _serial = self.changes.lock().await;
+        let new_names = {
+            let mut state = self.state.lock().await;
+            let names = self.admissible(&state, n, hostnames)?;
+            state.pending.extend(names.iter().cloned());
+            names
+        };
 
         let mut started = Vec::new();
         let mut failures = Vec::new();
@@ -137,7 +94,14 @@ impl Fleet {
                 Err(e) => failures.push(format!("start task failed: {e}")),
             }
         }
+
+        let mut state = self.state.lock().await;
+        state.pending.retain(|p| !new_names.contains(p));
+        if failures.is_empty() && state.stopping {
+            failures.push("the load balancer is shutting down".to_string());
+        }
         if !failures.is_empty() {
+            drop(state);
             for r in &started {
                 self.provisioner.stop(&r.name).await;
             }
@@ -160,47 +124,114 @@ impl Fleet {
         Ok(state.replicas.iter().map(|r| r.name.clone()).collect())
     }
 
+    /// Validates an `/add` against the current state and completes the name
+    /// list. Nothing here can overflow: `n` may be any `u64`.
+    fn admissible(
+        &self,
+        state: &super::State,
+        n: u64,
+        hostnames: Vec<String>,
+    ) -> Result<Vec<String>, ChangeError> {
+        if state.stopping {
+            return Err(refuse(503, "<Error> the load balancer is shutting down"));
+        }
+        let now = state.replicas.len() as u64;
+        let max = u64::from(self.options.max_replicas);
+        if n > max.saturating_sub(now) {
+            return Err(refuse(
+                400,
+                format!(
+                    "<Error> cannot add {n} replicas: {now} exist and at most {max} are allowed"
+                ),
+            ));
+        }
+        let total = u128::from(now) + u128::from(n);
+        if total * u128::from(self.spec.vnodes) > u128::from(self.spec.slots) {
+            return Err(refuse(
+                400,
+                format!(
+                    "<Error> ring capacity exceeded: {total} replicas x {} virtual nodes > {} slots",
+                    self.spec.vnodes, self.spec.slots
+                ),
+            ));
+        }
+        for h in &hostnames {
+            self.provisioner.check_name(h).map_err(|m| refuse(400, m))?;
+        }
+        let exists = |h: &str| {
+            state.replicas.iter().any(|r| r.name == h) || state.pending.iter().any(|p| p == h)
+        };
+        if let Some(h) = hostnames.iter().find(|h| exists(h)) {
+            return Err(refuse(
+                409,
+                format!("<Error> hostname {h:?} already exists"),
+            ));
+        }
+        if (hostnames.len() as u64) < n && !self.provisioner.generates_names() {
+            return Err(refuse(
+                400,
+                format!(
+                    "<Error> the {} provisioner cannot invent replicas: give a host:port for each of the {n}",
+                    self.provisioner.kind()
+                ),
+            ));
+        }
+        let mut names = hostnames;
+        while (names.len() as u64) < n {
+            let taken = |s: &str| exists(s) || names.iter().any(|h| h == s);
+            let name = names::generate(&taken)
+                .ok_or_else(|| refuse(503, "<Error> could not generate a free hostname"))?;
+            names.push(name);
+        }
+        Ok(names)
+    }
+
     /// Removes `n` replicas: the `hostnames` given, then others at random.
+    /// They leave the ring at once; the call answers once they are stopped.
     pub async fn remove(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
         check_request(
             n,
             &hostnames,
             "<Error> Length of hostname list is more than removable instances",
         )?;
-        let mut state = self.state.lock().await;
-        if state.stopping {
-            return Err(refuse(503, "<Error> the load balancer is shutting down"));
-        }
-        let now = state.replicas.len() as u64;
-        if n > now {
-            return Err(refuse(
-                400,
-                format!("<Error> cannot remove {n} replicas: only {now} exist"),
-            ));
-        }
-        if let Some(h) = hostnames
-            .iter()
-            .find(|h| !state.replicas.iter().any(|r| &r.name == *h))
-        {
-            return Err(refuse(404, format!("<Error> no replica named {h:?}")));
-        }
-        let mut doomed = hostnames;
-        let others: Vec<String> = state
-            .replicas
-            .iter()
-            .filter(|r| !doomed.contains(&r.name))
-            .map(|r| r.name.clone())
-            .collect();
-        let extra = (n as usize) - doomed.len();
-        doomed.extend(others.choose_multiple(&mut rand::rng(), extra).cloned());
-
-        state.replicas.retain(|r| !doomed.contains(&r.name));
-        self.publish(&state.replicas);
+        let _serial = self.changes.lock().await;
+        let (doomed, left) = {
+            let mut state = self.state.lock().await;
+            if state.stopping {
+                return Err(refuse(503, "<Error> the load balancer is shutting down"));
+            }
+            let now = state.replicas.len() as u64;
+            if n > now {
+                return Err(refuse(
+                    400,
+                    format!("<Error> cannot remove {n} replicas: only {now} exist"),
+                ));
+            }
+            if let Some(h) = hostnames
+                .iter()
+                .find(|h| !state.replicas.iter().any(|r| &r.name == *h))
+            {
+                return Err(refuse(404, format!("<Error> no replica named {h:?}")));
+            }
+            let mut doomed = hostnames;
+            let others: Vec<String> = state
+                .replicas
+                .iter()
+                .filter(|r| !doomed.contains(&r.name))
+                .map(|r| r.name.clone())
+                .collect();
+            let extra = (n as usize) - doomed.len();
+            doomed.extend(others.choose_multiple(&mut rand::rng(), extra).cloned());
+            state.replicas.retain(|r| !doomed.contains(&r.name));
+            self.publish(&state.replicas);
+            let left: Vec<String> = state.replicas.iter().map(|r| r.name.clone()).collect();
+            (doomed, left)
+        };
         for name in &doomed {
             self.provisioner.stop(name).await;
             log::info!("replica {name} removed");
         }
-        Ok(state.replicas.iter().map(|r| r.name.clone()).collect())
+        Ok(left)
     }
 
     /// Starts the configured initial replicas. One that fails to start is

@@ -2,9 +2,11 @@
 //!
 //! It holds the desired replicas, asks the provisioner to start and stop
 //! them, admits a replica to the ring only after its first heartbeat, and
-//! publishes a new immutable ring on every change. All changes (admin calls,
-//! health verdicts, replacements) go through one async mutex, so they are
-//! serialized; each admin call is all-or-nothing.
+//! publishes a new immutable ring on every change. Admin calls are
+//! serialized end to end and each is all-or-nothing; the state itself sits
+//! behind a second lock that is only held briefly (never while a replica
+//! starts or stops), so health verdicts and replacements go on during a
+//! slow `/add`.
 
 mod change;
 pub mod names;
@@ -38,11 +40,17 @@ pub struct FleetOptions {
 
 struct State {
     replicas: Vec<Replica>,
+    /// Names an `/add` in progress has reserved (not yet admitted).
+    pending: Vec<String>,
     stopping: bool,
 }
 
 pub struct Fleet {
+    /// The replica set; held briefly, never while replicas start or stop
+    /// for an admin call.
     state: Mutex<State>,
+    /// Serializes admin changes (`/add`, `/rm`) end to end.
+    changes: Mutex<()>,
     /// A copy of the replica list, refreshed on every change, so that
     /// `/rep` answers at once even while an `/add` holds the lock.
     roster: ArcSwap<Vec<Replica>>,
@@ -58,8 +66,10 @@ impl Fleet {
         Fleet {
             state: Mutex::new(State {
                 replicas: Vec::new(),
+                pending: Vec::new(),
                 stopping: false,
             }),
+            changes: Mutex::new(()),
             roster: ArcSwap::from_pointee(Vec::new()),
             ring: Arc::new(ArcSwap::from_pointee(empty)),
             spec,

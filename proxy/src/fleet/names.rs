@@ -36,15 +36,14 @@ pub fn check_static_address(name: &str) -> Result<(), String> {
     check_hostname(host).map_err(|_| bad())
 }
 
-/// A fresh hostname that is not in `taken`: `replica<6 random digits>`.
-pub fn generate(taken: &dyn Fn(&str) -> bool) -> String {
+/// A fresh hostname that is not in `taken`: `replica<6 random digits>`, or
+/// `None` after 1,000 collisions in a row (the fleet is capped far below the
+/// 900,000 names, so that means something is wrong, not bad luck).
+pub fn generate(taken: &dyn Fn(&str) -> bool) -> Option<String> {
     let mut rng = rand::rng();
-    loop {
-        let name = format!("replica{}", rng.random_range(100_000..1_000_000));
-        if !taken(&name) {
-            return name;
-        }
-    }
+    (0..1000)
+        .map(|_| format!("replica{}", rng.random_range(100_000..1_000_000)))
+        .find(|name| !taken(name))
 }
 
 #[cfg(test)]
@@ -74,8 +73,9 @@ mod tests {
 
     #[test]
     fn generated_names_are_valid_and_free() {
-        let n = generate(&|s| s == "replica123456");
+        let n = generate(&|s| s == "replica123456").unwrap();
         assert!(check_hostname(&n).is_ok());
+        assert_eq!(generate(&|_| true), None);
         assert!(n.starts_with("replica"));
     }
 }

@@ -169,8 +169,11 @@ impl Fleet {
             ReplacementName::Same => old_name.clone(),
             ReplacementName::Fresh => {
                 let state = self.state.lock().await;
-                let taken = |s: &str| state.replicas.iter().any(|r| r.name == s);
-                names::generate(&taken)
+                let taken = |s: &str| {
+                    state.replicas.iter().any(|r| r.name == s)
+                        || state.pending.iter().any(|p| p == s)
+                };
+                names::generate(&taken).unwrap_or_else(|| old_name.clone())
             }
         };
         log::info!("replica {old_name} replacing as {name}");

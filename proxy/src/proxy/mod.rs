@@ -4,9 +4,13 @@
 //! admin paths (when enabled on this port) go to the admin API; everything
 //! else is keyed ([`key`]), looked up in the ring (one atomic load, no lock)
 //! and proxied. A failed connect is retried on the next distinct replica
-//! clockwise, and an idempotent request that fails after connecting, before
-//! anything reached the client, is retried once there too. Replicas that
-//! fail on the request path are reported to the supervisor as suspects.
+//! clockwise (up to `upstream.connect_retries` times). An idempotent request
+//! that fails after connecting, before anything reached the client, is
+//! replayed there too: after a reset within the same budget, after a timeout
+//! once; a stale pooled connection is first retried on the same replica.
+//! Only the replica's failures count: a client that hangs up is not a reason
+//! to replay or to suspect anyone. Replicas that fail on the request path are
+//! reported to the supervisor as suspects.
 
 mod key;
 mod respond;
@@ -16,7 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pingora_core::upstreams::peer::HttpPeer;
-use pingora_core::{Error, ErrorType, Result};
+use pingora_core::{Error, ErrorSource, ErrorType, Result};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use tokio::sync::mpsc;
 
@@ -192,7 +196,11 @@ impl ProxyHttp for RingProxy {
         client_reused: bool,
     ) -> Box<Error> {
         let mut e = e.more_context(format!("Peer: {peer}"));
-        let replayable = self.upstream.retry_after_connect
+        // The client's own failures (it reset, hung up, sent a short or slow
+        // body) are not the replica's: no replay, no suspicion.
+        let upstream = *e.esource() == ErrorSource::Upstream;
+        let replayable = upstream
+            && self.upstream.retry_after_connect
             && session.req_header().method.is_idempotent()
             && !session.as_ref().retry_buffer_truncated()
             && session.as_downstream().response_written().is_none();
@@ -200,8 +208,14 @@ impl ProxyHttp for RingProxy {
             e.set_retry(false);
             return e;
         }
-        // A stale pooled connection: retry the same replica (twice at most).
-        if client_reused && ctx.reused_failures < 2 {
+        let timed_out = matches!(
+            e.etype(),
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout
+        );
+        // A stale pooled connection (the replica closed it while idle):
+        // retry the same replica on a fresh one, twice at most. Not for a
+        // timeout: a replica that stopped answering is not stale, it is hung.
+        if client_reused && !timed_out && ctx.reused_failures < 2 {
             ctx.reused_failures += 1;
             e.set_retry(true);
             return e;
@@ -209,10 +223,6 @@ impl ProxyHttp for RingProxy {
         // A timeout costs the client a whole read timeout: fail over once.
         // A reset or close (the replica died under the request) is as cheap
         // as a refused connect and shares that budget.
-        let timed_out = matches!(
-            e.etype(),
-            ErrorType::ReadTimedout | ErrorType::WriteTimedout
-        );
         let allowed = if timed_out {
             !std::mem::replace(&mut ctx.timed_out, true)
         } else if ctx.failovers < self.upstream.connect_retries {
@@ -256,11 +266,11 @@ impl ProxyHttp for RingProxy {
                 "<Error> the replica did not answer in time".to_string(),
             ),
             _ => match e.esource() {
-                pingora_core::ErrorSource::Upstream => (
+                ErrorSource::Upstream => (
                     502,
                     format!("<Error> the replica failed: {}", e.etype().as_str()),
                 ),
-                pingora_core::ErrorSource::Downstream => match e.etype() {
+                ErrorSource::Downstream => match e.etype() {
                     ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => {
                         (0, String::new())
                     }
