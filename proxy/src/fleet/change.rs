@@ -103,7 +103,7 @@ impl Fleet {
         if !failures.is_empty() {
             drop(state);
             for r in &started {
-                self.provisioner.stop(&r.name).await;
+                self.provisioner.stop(&r.name, r.generation).await;
             }
             failures.sort();
             return Err(refuse(
@@ -222,13 +222,19 @@ impl Fleet {
                 .collect();
             let extra = (n as usize) - doomed.len();
             doomed.extend(others.choose_multiple(&mut rand::rng(), extra).cloned());
+            let gone: Vec<(String, u64)> = state
+                .replicas
+                .iter()
+                .filter(|r| doomed.contains(&r.name))
+                .map(|r| (r.name.clone(), r.generation))
+                .collect();
             state.replicas.retain(|r| !doomed.contains(&r.name));
             self.publish(&state.replicas);
             let left: Vec<String> = state.replicas.iter().map(|r| r.name.clone()).collect();
-            (doomed, left)
+            (gone, left)
         };
-        for name in &doomed {
-            self.provisioner.stop(name).await;
+        for (name, generation) in &doomed {
+            self.provisioner.stop(name, *generation).await;
             log::info!("replica {name} removed");
         }
         Ok(left)

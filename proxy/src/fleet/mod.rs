@@ -132,7 +132,7 @@ impl Fleet {
         match wait_ready(started.addr, timeout, probe_timeout).await {
             Ok(()) => Ok(Replica::new(name, started.addr, started.generation)),
             Err(e) => {
-                provisioner.stop(&name).await;
+                provisioner.stop(&name, started.generation).await;
                 Err((name, e))
             }
         }

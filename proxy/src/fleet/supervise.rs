@@ -178,7 +178,7 @@ impl Fleet {
         };
         log::info!("replica {old_name} replacing as {name}");
         let began = Instant::now();
-        self.provisioner.stop(&old_name).await;
+        self.provisioner.stop(&old_name, old_generation).await;
         let launched = Fleet::launch(
             self.provisioner.clone(),
             name.clone(),
@@ -204,7 +204,7 @@ impl Fleet {
             (_, Ok(fresh)) => {
                 // Removed (or shutting down) while the replacement started.
                 drop(state);
-                self.provisioner.stop(&fresh.name).await;
+                self.provisioner.stop(&fresh.name, fresh.generation).await;
             }
             (Some(i), Err((_, e))) => {
                 let r = &mut state.replicas[i];

@@ -53,9 +53,11 @@ pub trait Provisioner: Send + Sync {
     /// Starts replica `name`. It may not answer requests yet.
     async fn start(&self, name: &str) -> Result<Started, String>;
 
-    /// Stops replica `name` (gracefully, then forcibly) and waits for it.
-    /// Stopping an unknown name is a no-op.
-    async fn stop(&self, name: &str);
+    /// Stops replica `name` of `generation` (gracefully, then forcibly) and
+    /// waits for it. A newer replica under the same name is left alone, so a
+    /// late stop can never take down its successor; stopping an unknown
+    /// name or generation is a no-op.
+    async fn stop(&self, name: &str, generation: u64);
 
     /// Names of the replicas currently running, sorted.
     fn running(&self) -> Vec<String>;

@@ -44,6 +44,7 @@ enum Request {
     },
     Stop {
         name: String,
+        generation: u64,
         reply: oneshot::Sender<()>,
     },
     StopAll {
@@ -118,12 +119,13 @@ impl Provisioner for ProcessProvisioner {
             .map_err(|_| "replica supervisor has stopped".to_string())?
     }
 
-    async fn stop(&self, name: &str) {
+    async fn stop(&self, name: &str, generation: u64) {
         let (reply, rx) = oneshot::channel();
         if self
             .requests
             .send(Request::Stop {
                 name: name.to_string(),
+                generation,
                 reply,
             })
             .is_ok()
@@ -201,13 +203,16 @@ async fn supervise(
                         }
                     }
                 }
-                Some(Request::Stop { name, reply }) => {
+                Some(Request::Stop { name, generation, reply }) => {
                     match children.remove(&name) {
-                        Some(child) => {
+                        Some(child) if child.generation == generation => {
                             pids.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
-                            if child.stop.send(reply).is_err() {
-                                // already exiting; nothing to wait for
-                            }
+                            // An Err means it is already exiting: nothing to wait for.
+                            let _ = child.stop.send(reply);
+                        }
+                        Some(newer) => {
+                            children.insert(name, newer);
+                            let _ = reply.send(());
                         }
                         None => {
                             let _ = reply.send(());

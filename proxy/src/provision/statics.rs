@@ -56,7 +56,7 @@ impl Provisioner for StaticProvisioner {
         })
     }
 
-    async fn stop(&self, name: &str) {
+    async fn stop(&self, name: &str, _generation: u64) {
         self.registered
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -192,8 +192,15 @@ impl Shared {
         }
     }
 
-    async fn stop(&self, name: &str, grace: Duration) {
-        let Some(t) = self.tracked().remove(name) else {
+    async fn stop(&self, name: &str, generation: u64, grace: Duration) {
+        let t = {
+            let mut tracked = self.tracked();
+            match tracked.get(name) {
+                Some(t) if t.generation == generation => tracked.remove(name),
+                _ => None,
+            }
+        };
+        let Some(t) = t else {
             return;
         };
         self.engine.retire(&t.id, grace).await;
@@ -326,13 +333,13 @@ impl Provisioner for DockerProvisioner {
             .map_err(|e| format!("docker thread: {e}"))?
     }
 
-    async fn stop(&self, name: &str) {
+    async fn stop(&self, name: &str, generation: u64) {
         let shared = self.shared.clone();
         let name = name.to_string();
         let grace = self.options.stop_timeout;
         let _ = self
             .runtime
-            .spawn(async move { shared.stop(&name, grace).await })
+            .spawn(async move { shared.stop(&name, generation, grace).await })
             .await;
     }
 
