@@ -8,11 +8,12 @@ Reports how many got a 200, the errors by kind, the wall time, and ringlb's
 peak RSS (VmHWM). The client raises its own open-file limit first.
 
 usage: bench/c10k.py [--clients 10000]      (needs: cargo build --release)
+RINGLB_BIN=path picks another ringlb binary (ringlb-backend must sit next to it).
 """
 import argparse, asyncio, collections, os, random, resource, signal, socket, subprocess, sys, tempfile, time, json, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RINGLB = os.path.join(ROOT, "target", "release", "ringlb")
+RINGLB = os.environ.get("RINGLB_BIN", os.path.join(ROOT, "target", "release", "ringlb"))
 
 
 def free_port():
@@ -69,12 +70,16 @@ def main():
                           stderr=log, env=dict(os.environ, RUST_LOG="info"))
     try:
         for _ in range(3000):
+            if lb.poll() is not None:
+                sys.exit("ringlb exited:\n" + open(os.path.join(work, "ringlb.log")).read()[-2000:])
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{aport}/rep", timeout=1) as r:
                     if json.load(r)["message"]["N"] == 3:
                         break
             except OSError:
                 time.sleep(0.01)
+        else:
+            sys.exit("ringlb did not become ready")
         results, wall = asyncio.run(storm(port, args.clients))
         ok = results.pop("200", 0)
         print(f"== {args.clients} concurrent clients, one GET /home each, conf/ringlb.yaml")
