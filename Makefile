@@ -38,7 +38,8 @@ unit: build
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
-	  $(CARGO) test --workspace --no-fail-fast; \
+	  echo "cargo-nextest not found: cargo test, one test at a time (timing tests need the cores)"; \
+	  $(CARGO) test --workspace --no-fail-fast -- --test-threads=1; \
 	fi
 
 test: lint unit
