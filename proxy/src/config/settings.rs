@@ -65,12 +65,7 @@ pub struct UpstreamSettings {
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub write_timeout: Duration,
-    /// How long an idle pooled connection to a replica is kept. Unset by
-    /// default: Pingora then keeps it until the replica closes it or the
-    /// pool (`upstream_keepalive_pool_size`) evicts it; setting it arms a
-    /// timer on every release to the pool, which cost 10% of throughput in
-    /// bench/peers.py.
-    pub idle_timeout: Option<Duration>,
+    pub idle_timeout: Duration,
     /// Failed connects (and resets of idempotent requests) retried on the
     /// next replica clockwise.
     pub connect_retries: u32,
@@ -254,10 +249,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         connect_timeout: millis("upstream.connect_timeout_ms", u.connect_timeout_ms, 1000, 1)?,
         read_timeout: millis("upstream.read_timeout_ms", u.read_timeout_ms, 5000, 1)?,
         write_timeout: millis("upstream.write_timeout_ms", u.write_timeout_ms, 5000, 1)?,
-        idle_timeout: match u.idle_timeout_ms {
-            Some(v) => Some(millis("upstream.idle_timeout_ms", Some(v), v, 1)?),
-            None => None,
-        },
+        idle_timeout: millis("upstream.idle_timeout_ms", u.idle_timeout_ms, 60_000, 1)?,
         connect_retries: match u.connect_retries.unwrap_or(3) {
             n @ 0..=15 => n,
             n => {

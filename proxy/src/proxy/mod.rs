@@ -80,11 +80,10 @@ impl RingProxy {
         let mut peer = HttpPeer::new(addr, false, String::new());
         let o = &mut peer.options;
         o.connection_timeout = Some(self.upstream.connect_timeout);
+        o.total_connection_timeout = Some(self.upstream.connect_timeout);
         o.read_timeout = Some(self.upstream.read_timeout);
         o.write_timeout = Some(self.upstream.write_timeout);
-        // No total_connection_timeout: without TLS it equals the connect
-        // timeout. An idle timeout only when configured (see UpstreamSettings).
-        o.idle_timeout = self.upstream.idle_timeout;
+        o.idle_timeout = Some(self.upstream.idle_timeout);
         peer
     }
 
