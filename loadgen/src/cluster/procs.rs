@@ -81,11 +81,22 @@ mod tests {
             .env("SERVER_ID", "probe7")
             .spawn()
             .expect("spawn sleep");
-        let found = replica_processes(std::process::id());
+        // Until the child has exec'd, /proc shows the parent's environment:
+        // poll (bounded) instead of reading once.
+        let pid = child.id();
+        let seen = |found: &[ReplicaProcess]| {
+            found
+                .iter()
+                .any(|p| p.pid == pid && p.server_id == "probe7")
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let mut found = replica_processes(std::process::id());
+        while !seen(&found) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            found = replica_processes(std::process::id());
+        }
         let _ = child.kill();
         let _ = child.wait();
-        assert!(found
-            .iter()
-            .any(|p| p.pid == child.id() && p.server_id == "probe7"));
+        assert!(seen(&found));
     }
 }
