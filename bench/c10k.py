@@ -10,16 +10,11 @@ peak RSS (VmHWM). The client raises its own open-file limit first.
 usage: bench/c10k.py [--clients 10000]      (needs: cargo build --release)
 RINGLB_BIN=path picks another ringlb binary (ringlb-backend must sit next to it).
 """
-import argparse, asyncio, collections, os, random, resource, signal, socket, subprocess, sys, tempfile, time, json, urllib.request
+import argparse, asyncio, collections, os, random, resource, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RINGLB = os.environ.get("RINGLB_BIN", os.path.join(ROOT, "target", "release", "ringlb"))
+from harness import RELEASE, start_ringlb, stop
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+RINGLB = os.environ.get("RINGLB_BIN", os.path.join(RELEASE, "ringlb"))
 
 
 async def one(port, results, start_gate):
@@ -63,23 +58,8 @@ def main():
     if hard < args.clients + 100:
         sys.exit(f"open-file hard limit {hard} is below {args.clients} clients")
     work = tempfile.mkdtemp(prefix="ringlb-c10k-")
-    port, aport = free_port(), free_port()
-    log = open(os.path.join(work, "ringlb.log"), "w")
-    lb = subprocess.Popen([RINGLB, "-c", os.path.join(ROOT, "conf", "ringlb.yaml"),
-                           "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{aport}"],
-                          stderr=log, env=dict(os.environ, RUST_LOG="info"))
+    lb, port, _ = start_ringlb(RINGLB, work, "info")
     try:
-        for _ in range(3000):
-            if lb.poll() is not None:
-                sys.exit("ringlb exited:\n" + open(os.path.join(work, "ringlb.log")).read()[-2000:])
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{aport}/rep", timeout=1) as r:
-                    if json.load(r)["message"]["N"] == 3:
-                        break
-            except OSError:
-                time.sleep(0.01)
-        else:
-            sys.exit("ringlb did not become ready")
         results, wall = asyncio.run(storm(port, args.clients))
         ok = results.pop("200", 0)
         print(f"== {args.clients} concurrent clients, one GET /home each, conf/ringlb.yaml")
@@ -88,11 +68,7 @@ def main():
         limit = [l.strip() for l in open(os.path.join(work, "ringlb.log")) if "open-file limit" in l]
         print(f"ringlb log: {limit[0] if limit else 'no open-file line'}")
     finally:
-        lb.send_signal(signal.SIGTERM)
-        try:
-            lb.wait(10)
-        except subprocess.TimeoutExpired:
-            lb.kill()
+        stop(lb)
 
 
 if __name__ == "__main__":

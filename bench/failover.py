@@ -12,27 +12,17 @@ errors over the whole run are the client-visible failures.
 
 usage: bench/failover.py [--rounds N]      (needs: cargo build --release, wrk)
 """
-import argparse, json, os, signal, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, os, signal, statistics, subprocess, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RINGLB = os.path.join(ROOT, "target", "release", "ringlb")
+from harness import RELEASE, get_json as get, start_ringlb, stop
+
+RINGLB = os.path.join(RELEASE, "ringlb")
 LUA = """
 math.randomseed(os.time())
 request = function()
   return wrk.format("GET", "/home", { ["X-Request-Id"] = tostring(math.random(100000, 999999)) })
 end
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=2) as r:
-        return json.load(r)
 
 
 def children(pid):
@@ -74,25 +64,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    if not os.path.exists(RINGLB):
-        sys.exit("build first: cargo build --release --bins")
     work = tempfile.mkdtemp(prefix="ringlb-failover-")
     lua = os.path.join(work, "reqid.lua")
     open(lua, "w").write(LUA)
-    port, aport = free_port(), free_port()
-    log = open(os.path.join(work, "ringlb.log"), "w")
-    lb = subprocess.Popen([RINGLB, "-c", os.path.join(ROOT, "conf", "ringlb.yaml"),
-                           "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{aport}"],
-                          stderr=log, env=dict(os.environ, RUST_LOG="warn"))
-    admin = f"http://127.0.0.1:{aport}"
+    lb, port, admin = start_ringlb(RINGLB, work)
     wrk = None
     try:
-        for _ in range(3000):
-            try:
-                if get(admin + "/rep")["message"]["N"] == 3:
-                    break
-            except OSError:
-                time.sleep(0.01)
         duration = args.rounds * 4 + 2
         wrk = subprocess.Popen(["wrk", "-t1", "-c16", f"-d{duration}s", "-s", lua,
                                 f"http://127.0.0.1:{port}/home"], stdout=subprocess.PIPE, text=True)
@@ -133,11 +110,7 @@ def main():
     finally:
         if wrk:
             wrk.kill()
-        lb.send_signal(signal.SIGTERM)
-        try:
-            lb.wait(10)
-        except subprocess.TimeoutExpired:
-            lb.kill()
+        stop(lb)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ usage: bench/peers.py [--rounds 5] [--duration 5] [--conns 50]
 """
 import argparse, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REL = os.path.join(ROOT, "target", "release")
+from harness import RELEASE as REL, free_port
 LUA = """
 math.randomseed(os.time())
 request = function()
@@ -27,12 +26,6 @@ request = function()
 end
 """
 TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, limit=10.0):

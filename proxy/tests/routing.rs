@@ -123,24 +123,18 @@ fn key_sources_query_cookie_and_path() {
         ("    source: path\n", "/home"),
     ] {
         let lb = Ringlb::start(&format!("{DEFAULT_RING}  key:\n{key}"));
-        let first = lb
-            .http
-            .get(lb.url(request))
-            .header("Cookie", "x=1; sid=abc")
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        for _ in 0..20 {
-            let again = lb
-                .http
+        let fetch = || {
+            lb.http
                 .get(lb.url(request))
                 .header("Cookie", "x=1; sid=abc")
                 .send()
                 .unwrap()
                 .text()
-                .unwrap();
-            assert_eq!(first, again, "{key}");
+                .unwrap()
+        };
+        let first = fetch();
+        for _ in 0..20 {
+            assert_eq!(first, fetch(), "{key}");
         }
     }
 }
