@@ -220,3 +220,32 @@ fn docker_provisioner_errors_name_the_key() {
     ))
     .is_ok());
 }
+
+#[test]
+fn every_key_rejects_out_of_range_and_malformed_values() {
+    for (yaml, key) in [
+        ("ringlb:\n  admin:\n    max_body_bytes: 99999999999\n", "ringlb.admin.max_body_bytes"),
+        ("ringlb:\n  admin:\n    listen: 5050\n", "ringlb.admin.listen"),
+        ("ringlb:\n  ring:\n    slots: 18446744073709551615\n", "ringlb.ring.slots"),
+        ("ringlb:\n  ring:\n    vnodes: 70000\n", "ringlb.ring.vnodes"),
+        (
+            "ringlb:\n  ring:\n    family: spec\n    polynomial: {request: [1, 2, 3], vnode: [1, 2, 3, 4, 5]}\n",
+            "ringlb.ring.polynomial",
+        ),
+        ("ringlb:\n  key:\n    source: header\n    name: 'bad header'\n", "ringlb.key.name"),
+        ("ringlb:\n  upstream:\n    read_timeout_ms: 0\n", "ringlb.upstream.read_timeout_ms"),
+        ("ringlb:\n  upstream:\n    connect_timeout_ms: 99999999\n", "ringlb.upstream.connect_timeout_ms"),
+        ("ringlb:\n  health:\n    timeout_ms: 0\n", "ringlb.health.timeout_ms"),
+        ("ringlb:\n  health:\n    replacement_name: later\n", "ringlb.health.replacement_name"),
+        ("ringlb:\n  replicas:\n    max: 0\n", "ringlb.replicas.max"),
+        ("ringlb:\n  replicas:\n    max: 2\n", "ringlb.replicas.initial"),
+        ("ringlb:\n  replicas:\n    bind: nowhere\n", "ringlb.replicas.bind"),
+        ("ringlb:\n  replicas:\n    backend_threads: 0\n", "ringlb.replicas.backend_threads"),
+        ("ringlb:\n  replicas:\n    start_timeout_ms: 1\n", "ringlb.replicas.start_timeout_ms"),
+        ("ringlb:\n  replicas:\n    provisioner: static\n    binary: /bin/x\n", "ringlb.replicas"),
+        ("ringlb:\n  replicas:\n    provisioner: static\n    initial: [nocolon]\n", "ringlb.replicas.initial"),
+    ] {
+        let e = err(yaml);
+        assert!(e.contains(key), "{yaml:?} -> {e}");
+    }
+}
