@@ -29,7 +29,11 @@ struct Cli {
 const DEFAULT_CONF: &str = "conf/ringlb.yaml";
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // Millisecond timestamps: failover is measured in milliseconds, and
+    // operators (and tests) read detection times off the log.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
     let mut cli = Cli::parse();
     let path = PathBuf::from(
         cli.pingora

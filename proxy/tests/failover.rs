@@ -155,7 +155,7 @@ fn killing_every_replica_answers_fast_and_the_fleet_rebuilds() {
 fn no_replica_at_all_is_a_503_and_recovery_needs_no_restart() {
     let a = Backend::start("one");
     let b = Backend::start("two");
-    let (addr_a, addr_b) = (a.addr, b.addr);
+    let (addr_a, addr_b) = (a.addr(), b.addr());
     let lb = Ringlb::start(&format!(
         "{CONF}  replicas:\n    provisioner: static\n    initial: ['{addr_a}', '{addr_b}']\n"
     ));
@@ -178,8 +178,8 @@ fn no_replica_at_all_is_a_503_and_recovery_needs_no_restart() {
     });
     assert_eq!(lb.home(1).0, 503);
     // The replicas come back on the same addresses: traffic resumes by itself.
-    let _a = Backend::start_on("one", &addr_a.to_string());
-    let _b = Backend::start_on("two", &addr_b.to_string());
+    let _a = Backend::restart_on("one", addr_a);
+    let _b = Backend::restart_on("two", addr_b);
     wait_for("traffic to resume", Duration::from_secs(10), || {
         (lb.home(7).0 == 200).then_some(())
     });

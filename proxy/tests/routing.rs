@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{bin, Backend, Ringlb};
+use std::sync::Arc;
+
+use common::{bin, served_by, Backend, Ringlb};
+use ringlb::ring::{Member, RequestKey, RingSpec, Strong};
 
 const DEFAULT_RING: &str =
     "  ring:\n    slots: 9223372036854775808\n    vnodes: 2048\n    family: strong\n";
@@ -100,7 +103,8 @@ fn static_replicas_from_config() {
     let b = Backend::start("beta");
     let section = format!(
         "{DEFAULT_RING}  replicas:\n    provisioner: static\n    initial: ['{}', '{}']\n",
-        a.addr, b.addr
+        a.addr(),
+        b.addr()
     );
     let lb = Ringlb::start(&section);
     let mut seen = std::collections::BTreeSet::new();
@@ -115,28 +119,205 @@ fn static_replicas_from_config() {
     );
 }
 
+/// The replica ringlb should pick for `key`, from the ring built by the
+/// library from the same members and geometry (placement depends on names
+/// only, so the addresses are placeholders).
+fn expected_owner(members: &[String], key: &[u8]) -> String {
+    let spec = RingSpec {
+        slots: 1 << 63,
+        vnodes: 2048,
+        family: Arc::new(Strong),
+    };
+    let placeholder: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let ring = spec
+        .build(
+            members
+                .iter()
+                .map(|n| Member::new(n, placeholder))
+                .collect(),
+        )
+        .unwrap();
+    ring.lookup(RequestKey::parse(key))
+        .unwrap()
+        .name
+        .to_string()
+}
+
+/// (url path and query, extra headers) -> the replica that answered.
+fn served(lb: &Ringlb, path: &str, headers: &[(&str, String)]) -> String {
+    let mut req = lb.http.get(lb.url(path));
+    for (n, v) in headers {
+        req = req.header(*n, v);
+    }
+    let r = req.send().unwrap();
+    assert_eq!(r.status(), 200, "{path} {headers:?}");
+    served_by(&r.json().unwrap())
+}
+
+/// For each configured key source: the configured value decides the
+/// replica (exactly the ring's owner of that key, whatever the other
+/// candidates say), and different values spread over the replicas.
 #[test]
-fn key_sources_query_cookie_and_path() {
-    for (key, request) in [
-        ("    source: query\n    name: id\n", "/home?id=abc"),
-        ("    source: cookie\n    name: sid\n", "/home"),
-        ("    source: path\n", "/home"),
+fn the_configured_key_and_only_it_decides_the_replica() {
+    type Request = Box<dyn Fn(&str, &str) -> (String, Vec<(&'static str, String)>)>;
+    // (key config, how a request carries key `k` with noise `z` elsewhere)
+    let cases: Vec<(&str, Request)> = vec![
+        (
+            "    source: header\n    name: X-Key\n",
+            Box::new(|k, z| {
+                (
+                    format!("/home?id={z}"),
+                    vec![
+                        ("X-Key", k.to_string()),
+                        ("X-Request-Id", z.to_string()),
+                        ("Cookie", format!("sid={z}")),
+                    ],
+                )
+            }),
+        ),
+        (
+            "    source: query\n    name: id\n",
+            Box::new(|k, z| {
+                (
+                    format!("/home?x={z}&id={k}&idx={z}"),
+                    vec![
+                        ("X-Request-Id", z.to_string()),
+                        ("Cookie", format!("id2={z}; sid={z}")),
+                    ],
+                )
+            }),
+        ),
+        (
+            "    source: cookie\n    name: sid\n",
+            Box::new(|k, z| {
+                (
+                    format!("/home?sid={z}"),
+                    vec![
+                        ("Cookie", format!("a={z}; sid={k}; sidx={z}")),
+                        ("X-Request-Id", z.to_string()),
+                    ],
+                )
+            }),
+        ),
+    ];
+    for (key, request) in cases {
+        let lb = Ringlb::start(&format!("{DEFAULT_RING}  key:\n{key}"));
+        let members = lb.replicas();
+        let mut reached = std::collections::BTreeSet::new();
+        for k in 0..40u64 {
+            let value = format!("user-{k}");
+            let want = expected_owner(&members, value.as_bytes());
+            for noise in ["1", "777777", "zz"] {
+                let (path, headers) = request(&value, noise);
+                assert_eq!(
+                    served(&lb, &path, &headers),
+                    want,
+                    "{key}: key {value}, noise {noise}"
+                );
+            }
+            reached.insert(want);
+        }
+        assert_eq!(
+            reached.len(),
+            members.len(),
+            "{key}: 40 keys reached {reached:?}"
+        );
+    }
+}
+
+#[test]
+fn path_and_client_ip_keys_route_to_their_owner() {
+    let lb = Ringlb::start(&format!("{DEFAULT_RING}  key:\n    source: path\n"));
+    let want = expected_owner(&lb.replicas(), b"/home");
+    for z in 0..20 {
+        let headers = [("X-Request-Id", z.to_string())];
+        assert_eq!(served(&lb, &format!("/home?id={z}"), &headers), want);
+    }
+    drop(lb);
+    let lb = Ringlb::start(&format!("{DEFAULT_RING}  key:\n    source: client_ip\n"));
+    let want = expected_owner(&lb.replicas(), &[127, 0, 0, 1]);
+    for z in 0..20 {
+        let headers = [("X-Request-Id", z.to_string())];
+        assert_eq!(served(&lb, &format!("/home?id={z}"), &headers), want);
+    }
+}
+
+/// `random`, and a missing key for the other sources, draw a random id per
+/// request: identical requests spread over the replicas.
+#[test]
+fn random_keys_and_missing_keys_spread() {
+    for key in [
+        "    source: random\n",
+        "    source: header\n    name: X-Key\n",
+        "    source: query\n    name: id\n",
+        "    source: cookie\n    name: sid\n",
     ] {
         let lb = Ringlb::start(&format!("{DEFAULT_RING}  key:\n{key}"));
-        let fetch = || {
-            lb.http
-                .get(lb.url(request))
-                .header("Cookie", "x=1; sid=abc")
-                .send()
-                .unwrap()
-                .text()
-                .unwrap()
-        };
-        let first = fetch();
-        for _ in 0..20 {
-            assert_eq!(first, fetch(), "{key}");
-        }
+        let headers = [("X-Request-Id", "123456".to_string())];
+        let reached: std::collections::BTreeSet<String> = (0..60)
+            .map(|_| served(&lb, "/home?x=1", &headers))
+            .collect();
+        assert_eq!(
+            reached.len(),
+            3,
+            "{key}: identical requests reached {reached:?}"
+        );
     }
+}
+
+#[test]
+fn a_numeric_request_id_is_the_id_i() {
+    let lb = Ringlb::start(DEFAULT_RING);
+    let members = lb.replicas();
+    for id in [100_000u64, 123_456, 999_999] {
+        // The header's digits are the request id, not bytes to hash.
+        let want = expected_owner(&members, id.to_string().as_bytes());
+        assert_eq!(lb.owner(id), want);
+    }
+}
+
+#[test]
+fn routes_decide_which_paths_reach_a_replica() {
+    let lb = Ringlb::start(&format!("{DEFAULT_RING}  routes: [\"/home\"]\n"));
+    assert_eq!(lb.home(1).0, 200);
+    // /heartbeat is a replica route by default; here it is not.
+    let r = lb.http.get(lb.url("/heartbeat")).send().unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.text().unwrap(),
+        r#"{"message": "<Error> '/heartbeat' endpoint does not exist in server replicas", "status": "failure"}"#
+    );
+}
+
+#[test]
+fn admin_paths_leave_the_proxy_port_when_on_proxy_port_is_false() {
+    let lb = Ringlb::start(&format!(
+        "{DEFAULT_RING}  admin:\n    on_proxy_port: false\n"
+    ));
+    for (method, path) in [
+        ("GET", "/rep"),
+        ("GET", "/get"),
+        ("POST", "/add"),
+        ("DELETE", "/rm"),
+    ] {
+        let r = lb
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                lb.url(path),
+            )
+            .body(r#"{"n": 1}"#)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 400, "{method} {path}");
+        assert_eq!(
+            r.text().unwrap(),
+            format!(
+                r#"{{"message": "<Error> '{path}' endpoint does not exist in server replicas", "status": "failure"}}"#
+            )
+        );
+    }
+    assert_eq!(lb.replicas().len(), 3, "the admin port still answers");
 }
 
 #[test]
@@ -170,56 +351,73 @@ fn config_check_flag_validates_and_exits() {
 }
 
 #[test]
-fn shutdown_is_prompt_on_sigterm() {
-    let mut lb = Ringlb::start(DEFAULT_RING);
-    let started = std::time::Instant::now();
-    lb.stop(libc::SIGTERM);
-    assert!(started.elapsed() < Duration::from_secs(8));
-}
-
-#[test]
 fn a_client_hanging_up_is_not_a_replica_failure() {
+    use common::fake::{Behaviour, FakeReplica};
     use std::io::Write;
-    let lb = Ringlb::start(DEFAULT_RING);
+    let fakes: Vec<FakeReplica> = (0..3)
+        .map(|i| {
+            FakeReplica::start(
+                &format!("f{i}"),
+                Behaviour::SlowHome(Duration::from_secs(2)),
+            )
+        })
+        .collect();
+    let initial: Vec<String> = fakes.iter().map(|f| format!("'{}'", f.addr)).collect();
+    let lb = Ringlb::start(&format!(
+        "{DEFAULT_RING}  replicas:\n    provisioner: static\n    initial: [{}]\n",
+        initial.join(", ")
+    ));
     // PUT is idempotent: a client that promises a body, sends part of it and
-    // resets must not make ringlb replay the request or suspect a replica.
-    for i in 0..20 {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", lb.port)).unwrap();
+    // resets while ringlb is proxying it must not make ringlb replay the
+    // request or suspect a replica.
+    for i in 0..20u64 {
+        let mut s = std::net::TcpStream::connect(lb.proxy_addr()).unwrap();
         write!(
             s,
             "PUT /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {}\r\nContent-Length: 100000\r\n\r\npartial",
             100_000 + i
         )
         .unwrap();
-        // SO_LINGER 0: close with a reset, while ringlb is still proxying.
-        socket_linger_zero(&s);
+        // The replica has the request: ringlb is proxying it. Now reset.
+        let arrived = common::try_wait_for(Duration::from_secs(5), || {
+            fakes
+                .iter()
+                .find_map(|f| f.arrivals.lock().unwrap().try_recv().ok())
+        });
+        assert!(
+            arrived.is_some_and(|l| l.starts_with("PUT /home")),
+            "request {i} never reached a replica"
+        );
+        common::fake::reset(&s);
         drop(s);
-        std::thread::sleep(Duration::from_millis(50));
     }
-    // Give the supervisor time to act on any (wrong) suspicion.
-    std::thread::sleep(Duration::from_millis(500));
+    let total: usize = fakes.iter().map(|f| f.count()).sum();
+    // A suspicion reaches the supervisor at once and is logged before its
+    // next heartbeat round; wait for two full rounds after the hang-ups.
+    let done = std::time::Instant::now();
+    common::wait_for(
+        "two heartbeat rounds after the hang-ups",
+        Duration::from_secs(5),
+        || {
+            let rounds_after = lb.verbose()["message"]["details"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| {
+                    d["last_heartbeat_ms"]
+                        .as_u64()
+                        .is_some_and(|ms| Duration::from_millis(ms + 300) < done.elapsed())
+                });
+            rounds_after.then_some(())
+        },
+    );
+    // No replay: each hang-up reached a replica exactly once.
+    let total_after: usize = fakes.iter().map(|f| f.count()).sum();
+    assert_eq!((total, total_after), (20, 20));
     let log = lb.log();
     assert!(!log.contains("suspect"), "{log}");
     for d in lb.verbose()["message"]["details"].as_array().unwrap() {
         assert_eq!(d["state"], "up", "{d}");
         assert_eq!(d["restarts"], 0, "{d}");
-    }
-}
-
-fn socket_linger_zero(s: &std::net::TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt on a live socket with a correctly sized struct.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
     }
 }

@@ -53,7 +53,7 @@ pub fn parse_change(body: &[u8]) -> Result<ChangeRequest, String> {
             .map(|v| match v {
                 Value::String(s) => Ok(s.clone()),
                 other => Err(format!(
-                    "<Error> \"hostnames\" must hold strings, found {}",
+                    "<Error> \"hostnames\" must be a list of strings, found {} in it",
                     kind(other)
                 )),
             })
@@ -108,7 +108,10 @@ mod tests {
             (br#"{"n": 1e40}"#, "must be an integer"),
             (br#"{"hostnames": []}"#, "is required"),
             (br#"{"n": 1, "hostnames": "S1"}"#, "must be a list"),
-            (br#"{"n": 1, "hostnames": [1]}"#, "must hold strings"),
+            (
+                br#"{"n": 1, "hostnames": [1]}"#,
+                "\"hostnames\" must be a list of strings, found a number in it",
+            ),
             (br#"{"n": 1, "extra": 1}"#, "unknown field"),
         ] {
             let e = parse_change(body).unwrap_err();

@@ -1,6 +1,11 @@
-//! A paced load generator for failover tests: `rate` requests per second for
-//! `duration`, each with a random 6-digit `X-Request-Id`, recording every
-//! outcome with its start time and latency.
+//! A paced load generator for failover tests: up to `rate` requests per
+//! second for `duration`, each with a random 6-digit `X-Request-Id`,
+//! recording every outcome with its start time and latency.
+//!
+//! The pace is a ceiling, not a promise: a worker whose requests are slow
+//! falls behind and sends fewer, and nothing is sent after `duration`, so
+//! the number of samples is the rate actually achieved. A worker that
+//! panics fails the run instead of vanishing from the results.
 
 use std::time::{Duration, Instant};
 
@@ -41,9 +46,14 @@ pub fn run(url: String, rate: u32, duration: Duration) -> Vec<Sample> {
                 let mut out = Vec::new();
                 let mut next = begin + gap.mul_f64(f64::from(w) / f64::from(workers));
                 let mut x: u64 = 0x2545_F491_4F6C_DD1D ^ (u64::from(w) << 32 | 1);
-                while next < begin + duration {
+                let end = begin + duration;
+                while next < end {
                     tokio::time::sleep_until(next.into()).await;
-                    next += gap;
+                    if Instant::now() >= end {
+                        break;
+                    }
+                    // Behind schedule: skip the missed slots, never burst.
+                    next = (next + gap).max(Instant::now());
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
@@ -80,7 +90,7 @@ pub fn run(url: String, rate: u32, duration: Duration) -> Vec<Sample> {
         }
         let mut all = Vec::new();
         for t in tasks {
-            all.extend(t.await.unwrap_or_default());
+            all.extend(t.await.expect("a load worker panicked"));
         }
         all.sort_by_key(|s| s.at);
         all
