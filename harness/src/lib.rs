@@ -17,11 +17,13 @@
 
 mod backend;
 pub mod http;
+pub mod logline;
 pub mod procs;
 mod ringlb;
 mod wait;
 
 pub use backend::Backend;
+pub use logline::{line_time, logged_at};
 pub use procs::{children, is_alive, replica_processes, signal, ReplicaProcess};
 pub use ringlb::{Launch, LaunchError, Ringlb, Stopped};
 pub use wait::{try_wait_for, wait_for};
