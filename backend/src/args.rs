@@ -30,14 +30,21 @@ pub struct Args {
 impl Args {
     /// Reads flags from `std::env::args` and defaults from `SERVER_ID` and `PORT`.
     pub fn from_env() -> Result<Args, String> {
-        let port = match std::env::var("PORT") {
-            Ok(p) => p
+        Self::parse(std::env::args().skip(1), |k| std::env::var(k).ok())
+    }
+
+    /// Flags from `flags`, defaults from the variables `var` looks up.
+    pub fn parse(
+        flags: impl IntoIterator<Item = String>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Args, String> {
+        let port = match var("PORT") {
+            Some(p) => p
                 .parse::<u16>()
                 .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
-            Err(_) => 5000,
+            None => 5000,
         };
-        let id = std::env::var("SERVER_ID")
-            .ok()
+        let id = var("SERVER_ID")
             .filter(|s| !s.is_empty())
             .unwrap_or_else(default_id);
         let mut args = Args {
@@ -47,7 +54,7 @@ impl Args {
             help: false,
             announce: false,
         };
-        let mut it = std::env::args().skip(1);
+        let mut it = flags.into_iter();
         while let Some(flag) = it.next() {
             let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
             match flag.as_str() {
@@ -80,4 +87,53 @@ fn default_id() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+
+    fn parse(flags: &[&str], vars: &[(&str, &str)]) -> Result<Args, String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Args::parse(flags.iter().map(|f| f.to_string()), |k| {
+            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn port_defaults_to_5000_and_comes_from_port() {
+        assert_eq!(parse(&[], &[]).unwrap().listen.to_string(), "0.0.0.0:5000");
+        assert_eq!(
+            parse(&[], &[("PORT", "8081")]).unwrap().listen.to_string(),
+            "0.0.0.0:8081"
+        );
+        let flag = parse(&["--listen", "127.0.0.1:9"], &[("PORT", "8081")]).unwrap();
+        assert_eq!(flag.listen.to_string(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert_eq!(
+            parse(&[], &[("PORT", "http")]).unwrap_err(),
+            r#"PORT must be a port number, got "http""#
+        );
+        assert!(parse(&["--threads", "0"], &[]).is_err());
+        assert!(parse(&["--listen"], &[]).is_err());
+        assert_eq!(
+            parse(&["--bogus"], &[]).unwrap_err(),
+            r#"unknown argument "--bogus""#
+        );
+    }
+
+    #[test]
+    fn server_id_names_the_replica() {
+        assert_eq!(parse(&[], &[("SERVER_ID", "S9")]).unwrap().id, "S9");
+        assert_eq!(
+            parse(&["--id", "x"], &[("SERVER_ID", "S9")]).unwrap().id,
+            "x"
+        );
+    }
 }
