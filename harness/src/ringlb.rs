@@ -31,6 +31,8 @@ pub struct Launch {
     pub replicas: Option<usize>,
     /// How long start-up may take.
     pub ready_within: Duration,
+    /// Ports for the first try (proxy, admin); free ones when `None`.
+    pub first_ports: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl Launch {
@@ -41,6 +43,7 @@ impl Launch {
             env: Vec::new(),
             replicas: None,
             ready_within: Duration::from_secs(30),
+            first_ports: None,
         }
     }
 }
@@ -49,8 +52,19 @@ impl Launch {
 #[derive(Debug)]
 pub enum LaunchError {
     Io(String, std::io::Error),
-    Exited { status: String, log: String },
-    NotReady { last: String, log: String },
+    Exited {
+        status: String,
+        log: String,
+    },
+    NotReady {
+        last: String,
+        log: String,
+    },
+    /// Another process holds one of the ports (Pingora retries a taken
+    /// port for 30 s; the harness tries fresh ports instead).
+    PortTaken {
+        log: String,
+    },
 }
 
 impl std::fmt::Display for LaunchError {
@@ -65,6 +79,9 @@ impl std::fmt::Display for LaunchError {
             }
             LaunchError::NotReady { last, log } => {
                 write!(f, "ringlb not ready in time ({last}); its log:\n{log}")
+            }
+            LaunchError::PortTaken { log } => {
+                write!(f, "ringlb's ports kept being taken; its last log:\n{log}")
             }
         }
     }
@@ -98,18 +115,14 @@ const DROP_STOP_LIMIT: Duration = Duration::from_secs(15);
 impl Ringlb {
     /// Starts ringlb as `launch` says and waits until it serves.
     pub fn launch(launch: &Launch) -> Result<Ringlb, LaunchError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match Self::launch_once(launch) {
-                Err(LaunchError::Exited { log, .. })
-                    if tries < PORT_TRIES && log.contains("Address already in use") =>
-                {
-                    continue
-                }
+        let mut ports = launch.first_ports;
+        for _ in 1..PORT_TRIES {
+            match Self::launch_once(launch, ports.take()) {
+                Err(LaunchError::PortTaken { .. }) => continue,
                 other => return other,
             }
         }
+        Self::launch_once(launch, None)
     }
 
     /// As [`Ringlb::launch`]; panics with ringlb's log on failure.
@@ -117,7 +130,10 @@ impl Ringlb {
         Self::launch(launch).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn launch_once(launch: &Launch) -> Result<Ringlb, LaunchError> {
+    fn launch_once(
+        launch: &Launch,
+        ports: Option<(SocketAddr, SocketAddr)>,
+    ) -> Result<Ringlb, LaunchError> {
         let io = |what: &str| {
             let what = what.to_string();
             move |e| LaunchError::Io(what, e)
@@ -130,7 +146,10 @@ impl Ringlb {
         std::fs::write(&config, &launch.config).map_err(io("write the config"))?;
         let log = File::create(dir.path().join("ringlb.log")).map_err(io("create the log"))?;
         let log2 = log.try_clone().map_err(io("duplicate the log"))?;
-        let (proxy, admin) = two_free_ports().map_err(io("find free ports"))?;
+        let (proxy, admin) = match ports {
+            Some(p) => p,
+            None => two_free_ports().map_err(io("find free ports"))?,
+        };
         let mut cmd = Command::new(&launch.binary);
         cmd.arg("-c")
             .arg(&config)
@@ -174,6 +193,12 @@ impl Ringlb {
                     status: status.to_string(),
                     log: self.log(),
                 });
+            }
+            let log = self.log();
+            if log.contains("is in use, will try again") || log.contains("Address already in use") {
+                // The guard kills this one on the way out.
+                self.stop(libc::SIGKILL, Duration::from_secs(5));
+                return Err(LaunchError::PortTaken { log });
             }
             let last = match http::get(self.admin, "/rep", Duration::from_secs(2)) {
                 Ok(r) if r.status == 200 => {

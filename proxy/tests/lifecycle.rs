@@ -113,3 +113,26 @@ fn the_open_file_limit_is_raised_and_a_low_one_is_warned_about() {
         assert!(lb.log().contains("fewer than 16384"), "{}", lb.log());
     }
 }
+
+#[test]
+fn a_taken_port_makes_the_harness_start_ringlb_on_fresh_ones() {
+    // Another process holds the proxy port ringlb is first given: Pingora
+    // would retry it for 30 s; the harness moves to fresh ports instead.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap();
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut launch = Launch::new(bin("ringlb"), common::config("", ""));
+    launch.first_ports = Some((taken, admin));
+    let began = Instant::now();
+    let lb = Ringlb::launch(launch);
+    assert_ne!(lb.proxy_addr(), taken);
+    assert_eq!(lb.home(1).0, 200);
+    assert!(
+        began.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+}
