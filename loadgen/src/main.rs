@@ -38,7 +38,8 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return finish(Err(format!("cannot start the async runtime: {e}"))),
     };
-    // Clusters are started from this (the main) thread: see cluster::launch.
+    // Clusters are started from this (the main) thread, never from a spawned
+    // task: see cluster::launch.
     let result = runtime.block_on(async {
         tokio::select! {
             r = dispatch(cli.command) => r,

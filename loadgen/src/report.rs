@@ -24,6 +24,10 @@ pub struct FireReport {
     pub requests_per_s: f64,
     /// 2xx answers.
     pub ok: u64,
+    /// Requests that did not end in a 2xx: non-2xx answers plus requests
+    /// that got no answer at all (`errors` says which); counted as they
+    /// happen, not derived from `requests - ok`.
+    pub failed: u64,
     /// 2xx answers per replica id (as each `/home` body named it).
     pub per_replica: BTreeMap<String, u64>,
     /// 2xx answers whose body named no replica.
@@ -57,6 +61,7 @@ impl FireReport {
         let mut errors = Errors::default();
         let mut unidentified = 0;
         let mut ok = 0;
+        let mut failed = 0;
         for s in &run.samples {
             match &s.outcome {
                 Outcome::Served(Some(r)) => {
@@ -67,9 +72,13 @@ impl FireReport {
                     ok += 1;
                     unidentified += 1;
                 }
-                Outcome::Status(code) => *errors.non_2xx.entry(*code).or_insert(0) += 1,
+                Outcome::Status(code) => {
+                    failed += 1;
+                    *errors.non_2xx.entry(*code).or_insert(0) += 1;
+                }
                 Outcome::Transport(t) => {
-                    *errors.connection.entry(t.label().to_string()).or_insert(0) += 1
+                    failed += 1;
+                    *errors.connection.entry(t.label().to_string()).or_insert(0) += 1;
                 }
             }
         }
@@ -86,6 +95,7 @@ impl FireReport {
                 0.0
             },
             ok,
+            failed,
             per_replica,
             unidentified,
             latency: Latency::of(run.samples.iter().map(|s| s.latency).collect()),

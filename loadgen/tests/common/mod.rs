@@ -1,13 +1,16 @@
 //! Shared by the integration tests: where the binaries are, a ringlb
-//! started on free ports with a guard that always stops it, and running
+//! started by the workspace's one harness (`ringlb-harness`: free ports,
+//! readiness by polling, a guard that always stops it), and running
 //! `ringlb-load` itself.
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+pub use ringlb_harness::Ringlb;
+use ringlb_harness::{http, wait_for, Launch};
 
 /// `ringlb-load`, as Cargo built it for these tests.
 pub fn load_bin() -> PathBuf {
@@ -77,90 +80,21 @@ pub fn json_of(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// A ringlb process; SIGTERM and wait (then SIGKILL) on drop, pass or fail.
-pub struct Ringlb {
-    child: Child,
-    pub proxy: u16,
-    pub admin: u16,
-}
-
-impl Ringlb {
-    /// Starts `ringlb -c config` on free ports and waits until `/rep` lists
-    /// `replicas` replicas and `/home` answers.
-    pub fn start(config: &Path, replicas: usize) -> Ringlb {
-        let (proxy, admin) = (free_port(), free_port());
-        let child = Command::new(sibling("ringlb"))
-            .arg("-c")
-            .arg(config)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{proxy}"))
-            .arg("--admin-listen")
-            .arg(format!("127.0.0.1:{admin}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ringlb");
-        let mut r = Ringlb {
-            child,
-            proxy,
-            admin,
-        };
-        r.wait_ready(replicas);
-        r
-    }
-
-    fn wait_ready(&mut self, replicas: usize) {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .expect("client");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let want = format!("\"N\": {replicas}");
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("ringlb exited during start-up: {status}");
-            }
-            let rep = client
-                .get(format!("http://127.0.0.1:{}/rep", self.admin))
-                .send()
-                .and_then(|r| r.text());
-            if rep.is_ok_and(|t| {
-                t.replace("\"N\":", "\"N\": ")
-                    .replace("  ", " ")
-                    .contains(&want)
-            }) {
-                let home = client
-                    .get(format!("http://127.0.0.1:{}/home", self.proxy))
-                    .send();
-                if home.is_ok_and(|r| r.status().is_success()) {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "ringlb not ready within 30 s");
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Ringlb {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child, not yet reaped.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A ringlb started by `ringlb-harness` with the config file at `config`,
+/// once `/rep` lists `replicas` replicas and a `/home` through the proxy
+/// has answered 200 (the first thing every test here does is send load).
+/// The harness stops it on drop, pass or fail, and prints its log when a
+/// test panics.
+pub fn start_ringlb(config: &Path, replicas: usize) -> Ringlb {
+    let yaml = std::fs::read_to_string(config)
+        .unwrap_or_else(|e| panic!("read {}: {e}", config.display()));
+    let mut launch = Launch::new(sibling("ringlb"), yaml);
+    launch.replicas = Some(replicas);
+    let lb = Ringlb::start(&launch);
+    wait_for("/home through the proxy", Duration::from_secs(10), || {
+        http::get(lb.proxy, "/home", Duration::from_secs(2))
+            .ok()
+            .filter(|r| r.status == 200)
+    });
+    lb
 }

@@ -13,6 +13,29 @@ fn err(yaml: &str) -> String {
     parse(yaml).unwrap_err().to_string()
 }
 
+/// The README promises "an error naming the file and the key": the error
+/// for `yaml` must read `test.yaml: <full key path>: <why>`. Returns the
+/// why.
+fn err_at(yaml: &str, key: &str) -> String {
+    let e = err(yaml);
+    let prefix = format!("test.yaml: {key}: ");
+    assert!(
+        e.starts_with(&prefix),
+        "{yaml:?} -> {e:?}, expected it to start with {prefix:?}"
+    );
+    e[prefix.len()..].to_string()
+}
+
+/// An unknown key is named by its section's full path and its own name:
+/// `test.yaml: <section>: unknown field `<name>`, ...`.
+fn assert_unknown(yaml: &str, section: &str, name: &str) {
+    let why = err_at(yaml, section);
+    assert!(
+        why.starts_with(&format!("unknown field `{name}`")),
+        "{yaml:?} -> {why:?}"
+    );
+}
+
 #[test]
 fn shipped_configs_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
@@ -38,22 +61,19 @@ fn everything_has_a_default() {
 
 #[test]
 fn unknown_keys_are_errors_naming_the_key() {
-    let e = err("ringlb:\n  ring:\n    slot: 5\n");
-    assert!(e.contains("test.yaml"), "{e}");
-    assert!(e.contains("ringlb.ring") && e.contains("slot"), "{e}");
-    let e = err("ringlb:\n  lisen: x\n");
-    assert!(e.contains("lisen"), "{e}");
+    assert_unknown("ringlb:\n  ring:\n    slot: 5\n", "ringlb.ring", "slot");
+    assert_unknown("ringlb:\n  lisen: x\n", "ringlb", "lisen");
 }
 
 #[test]
 fn wrong_types_are_errors_naming_the_key() {
-    let e = err("ringlb:\n  ring:\n    vnodes: many\n");
-    assert!(
-        e.contains("ringlb.ring.vnodes") || e.contains("vnodes"),
-        "{e}"
-    );
-    let e = err("ringlb:\n  routes: /home\n");
-    assert!(e.contains("routes"), "{e}");
+    for (yaml, key) in [
+        ("ringlb:\n  ring:\n    vnodes: many\n", "ringlb.ring.vnodes"),
+        ("ringlb:\n  routes: /home\n", "ringlb.routes"),
+    ] {
+        let why = err_at(yaml, key);
+        assert!(why.starts_with("invalid type: "), "{yaml:?} -> {why:?}");
+    }
 }
 
 #[test]
@@ -99,16 +119,17 @@ fn impossible_values_are_errors_naming_the_key() {
             "ringlb.admin.max_body_bytes",
         ),
     ] {
-        let e = err(yaml);
-        assert!(e.contains(key), "{yaml:?} -> {e}");
-        assert!(e.starts_with("test.yaml: "), "{e}");
+        err_at(yaml, key);
     }
 }
 
 #[test]
 fn capacity_is_checked_at_load() {
-    let e = err("ringlb:\n  ring:\n    slots: 16\n    vnodes: 9\n    family: spec\n  replicas:\n    initial: [a, b]\n");
-    assert!(e.contains("ring capacity exceeded"), "{e}");
+    let why = err_at(
+        "ringlb:\n  ring:\n    slots: 16\n    vnodes: 9\n    family: spec\n  replicas:\n    initial: [a, b]\n",
+        "ringlb.replicas.initial",
+    );
+    assert!(why.contains("ring capacity exceeded"), "{why}");
 }
 
 #[test]
@@ -171,8 +192,12 @@ fn docker_provisioner_defaults_and_compose_config() {
 #[test]
 fn docker_provisioner_errors_name_the_key() {
     let docker = |body: &str| format!("ringlb:\n  replicas:\n    provisioner: docker\n{body}");
+    assert_unknown(
+        &docker("    docker:\n      sock: /x\n"),
+        "ringlb.replicas.docker",
+        "sock",
+    );
     for (yaml, key) in [
-        (docker("    docker:\n      sock: /x\n"), "sock"),
         (
             docker("    docker:\n      socket: relative\n"),
             "ringlb.replicas.docker.socket",
@@ -197,12 +222,14 @@ fn docker_provisioner_errors_name_the_key() {
             docker("    docker:\n      port: 0\n"),
             "ringlb.replicas.docker.port",
         ),
-        (docker("    docker:\n      port: 70000\n"), "port"),
+        (
+            docker("    docker:\n      port: 70000\n"),
+            "ringlb.replicas.docker.port",
+        ),
         (
             docker("    docker:\n      owner: ''\n"),
             "ringlb.replicas.docker.owner",
         ),
-        (docker("    bind: 127.0.0.1\n"), "ringlb.replicas"),
         // Docker wants container names of 2+ characters starting alphanumeric.
         (docker("    initial: [a]\n"), "ringlb.replicas.initial"),
         (docker("    initial: [_a]\n"), "ringlb.replicas.initial"),
@@ -211,9 +238,14 @@ fn docker_provisioner_errors_name_the_key() {
             "ringlb.replicas.docker",
         ),
     ] {
-        let e = err(&yaml);
-        assert!(e.contains(key), "{yaml:?} -> {e}");
+        err_at(&yaml, key);
     }
+    // ringlb names the section here, not the key, and says which keys.
+    let why = err_at(&docker("    bind: 127.0.0.1\n"), "ringlb.replicas");
+    assert_eq!(
+        why,
+        "binary, bind and backend_threads only apply to the process provisioner"
+    );
     // A prefix makes short names valid container names.
     assert!(parse(&docker(
         "    initial: [a]\n    docker:\n      name_prefix: t-\n"
@@ -242,10 +274,36 @@ fn every_key_rejects_out_of_range_and_malformed_values() {
         ("ringlb:\n  replicas:\n    bind: nowhere\n", "ringlb.replicas.bind"),
         ("ringlb:\n  replicas:\n    backend_threads: 0\n", "ringlb.replicas.backend_threads"),
         ("ringlb:\n  replicas:\n    start_timeout_ms: 1\n", "ringlb.replicas.start_timeout_ms"),
-        ("ringlb:\n  replicas:\n    provisioner: static\n    binary: /bin/x\n", "ringlb.replicas"),
         ("ringlb:\n  replicas:\n    provisioner: static\n    initial: [nocolon]\n", "ringlb.replicas.initial"),
     ] {
-        let e = err(yaml);
-        assert!(e.contains(key), "{yaml:?} -> {e}");
+        err_at(yaml, key);
     }
+    let why = err_at(
+        "ringlb:\n  replicas:\n    provisioner: static\n    binary: /bin/x\n",
+        "ringlb.replicas",
+    );
+    assert_eq!(
+        why,
+        "binary, bind and backend_threads only apply to the process provisioner"
+    );
+}
+
+#[test]
+fn load_errors_name_the_file_as_given() {
+    let dir = std::env::temp_dir().join(format!("ringlb-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, "ringlb:\n  ring:\n    vnodes: 0\n").unwrap();
+    let e = Settings::load(&path).unwrap_err().to_string();
+    let missing = Settings::load(&dir.join("absent.yaml"))
+        .unwrap_err()
+        .to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    let prefix = format!("{}: ringlb.ring.vnodes: ", path.display());
+    assert!(e.starts_with(&prefix), "{e:?}, expected {prefix:?}...");
+    let prefix = format!("{}: cannot read: ", dir.join("absent.yaml").display());
+    assert!(
+        missing.starts_with(&prefix),
+        "{missing:?}, expected {prefix:?}..."
+    );
 }

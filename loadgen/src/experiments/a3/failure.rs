@@ -2,7 +2,8 @@
 //! and time how ringlb notices and replaces it.
 //!
 //! The victim is found as ringlb's child process whose environment says
-//! `SERVER_ID=<victim>`, and killed from outside, as a crash would. The
+//! `SERVER_ID=<victim>` (`ringlb_harness::replica_processes`, which reads
+//! `/proc`), and killed from outside, as a crash would. The
 //! timeline is built from when each request completed, per replica that
 //! answered it; the replacement shows up as a new replica (fresh name) or
 //! as the victim's line resuming (same name).
@@ -10,9 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use ringlb_harness::{replica_processes, signal};
 use serde::Serialize;
 
-use crate::cluster::{kill_hard, replica_processes, Cluster};
+use crate::cluster::Cluster;
 use crate::fire::{Outcome, Run};
 
 /// What happened around the kill, in seconds from the start of the load.
@@ -44,7 +46,13 @@ pub async fn kill_and_watch(
         .iter()
         .find(|p| p.server_id == victim)
         .ok_or_else(|| format!("no replica process with SERVER_ID={victim} under ringlb"))?;
-    kill_hard(target.pid).map_err(|e| format!("kill -9 {}: {e}", target.pid))?;
+    if !signal(target.pid, libc::SIGKILL) {
+        return Err(format!(
+            "kill -9 {}: {}",
+            target.pid,
+            std::io::Error::last_os_error()
+        ));
+    }
     let mut ev = KillEvents {
         victim: victim.to_string(),
         victim_pid: target.pid,
