@@ -33,8 +33,9 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Integration tests start the real binaries, so build them first.
-unit: build
+# Integration tests start the real binaries, so build them first; the Docker
+# tests need an Engine and the compose test the images `make compose` runs.
+unit: build docker-up compose-images
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -53,13 +54,17 @@ bench: release
 
 # The docker-compose deployment: ringlb in a container starts its replicas as
 # containers. Images are FROM scratch with static binaries built here (no
-# image can be pulled); the legacy builder needs no buildx.
+# image can be pulled); the legacy builder needs no buildx. With no variables
+# it is the deployment on :5000; RINGLB_PORT, RINGLB_CONTAINER, RINGLB_NETWORK,
+# RINGLB_CONF and COMPOSE_PROJECT_NAME (see docker-compose.yml) and OWNER
+# (the config's owner label) run a second stack beside it, as
+# proxy/tests/compose.rs does.
 DOCKER   ?= docker
 COMPOSE  ?= docker-compose
 TRIPLE   := x86_64-unknown-linux-gnu
 OWNER    := ringlb-compose
 
-.PHONY: compose compose-down compose-images compose-static
+.PHONY: compose compose-down compose-images compose-static docker-up
 
 compose-static: deps
 	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release \
@@ -71,13 +76,14 @@ compose-images: compose-static
 
 compose: compose-images
 	$(COMPOSE) up -d
-	@echo
-	@echo "ringlb is up on :5000 (its replicas: docker ps --filter label=ringlb.owner=$(OWNER))"
-	@echo "  curl http://localhost:5000/home"
-	@echo "  curl http://localhost:5000/rep"
-	@echo "  curl -X POST -H 'Content-Type: application/json' -d '{\"n\": 2, \"hostnames\": [\"S5\"]}' http://localhost:5000/add"
-	@echo "  docker logs -f ringlb"
-	@echo "  make compose-down"
+	@port=$$($(COMPOSE) port ringlb 5000 | sed 's/.*://'); \
+	echo; \
+	echo "ringlb is up on :$$port (its replicas: docker ps --filter label=ringlb.owner=$(OWNER))"; \
+	echo "  curl http://localhost:$$port/home"; \
+	echo "  curl http://localhost:$$port/rep"; \
+	echo "  curl -X POST -H 'Content-Type: application/json' -d '{\"n\": 2, \"hostnames\": [\"S5\"]}' http://localhost:$$port/add"; \
+	echo "  docker logs -f $${RINGLB_CONTAINER:-ringlb}"; \
+	echo "  make compose-down"
 
 # ringlb removes its replicas on SIGTERM; anything still labelled as its own
 # (after a kill -9) is removed before the network goes.
@@ -86,3 +92,21 @@ compose-down:
 	@left=$$($(DOCKER) ps -aq --filter label=ringlb.owner=$(OWNER)); \
 	  if [ -n "$$left" ]; then echo "removing leftover replicas"; $(DOCKER) rm -f $$left; fi
 	$(COMPOSE) down
+
+# The Docker tests (proxy/tests/docker.rs, compose.rs) fail when no Engine
+# answers, so `make test` makes sure one does: if `docker info` fails it
+# starts dockerd in the background (as root, or through sudo) and waits for
+# it, 30 s at most. The opposite of skipping: a machine without Docker fails
+# here, saying why.
+docker-up:
+	@timeout 20 $(DOCKER) info >/dev/null 2>&1 || { \
+	  command -v dockerd >/dev/null 2>&1 || { \
+	    echo "docker-up: no Docker Engine answers and dockerd is not installed (apt-get install docker.io)" >&2; exit 1; }; \
+	  echo "docker-up: no Docker Engine answers; starting dockerd (log: /tmp/dockerd.log)"; \
+	  $(SUDO) setsid dockerd >/tmp/dockerd.log 2>&1 & pid=$$!; \
+	  for i in $$(seq 150); do \
+	    timeout 5 $(DOCKER) info >/dev/null 2>&1 && break; kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	  timeout 5 $(DOCKER) info >/dev/null 2>&1 || { \
+	    echo "docker-up: dockerd exited or did not answer within 30 s; the end of /tmp/dockerd.log:" >&2; \
+	    tail -n 20 /tmp/dockerd.log >&2; exit 1; }; \
+	  echo "docker-up: dockerd answers"; }
