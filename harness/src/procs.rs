@@ -52,20 +52,29 @@ pub fn children(parent: u32) -> Vec<u32> {
 /// The replica children of `parent`, sorted by `SERVER_ID`, once every
 /// child has exec'd (bounded: after 5 s the children read so far).
 pub fn replica_processes(parent: u32) -> Vec<ReplicaProcess> {
-    let read = || -> Option<Vec<ReplicaProcess>> {
+    let mut last = Vec::new();
+    let mut read = || -> Option<Vec<ReplicaProcess>> {
         let mut out = Vec::new();
+        let mut settled = true;
         for pid in children(parent) {
             match server_id_of(pid) {
                 Some(id) => out.push(ReplicaProcess { pid, server_id: id }),
                 // Forked, not exec'd yet (or already gone): read again.
-                None if is_alive(pid) => return None,
+                None if is_alive(pid) => settled = false,
                 None => {}
             }
         }
         out.sort_by(|a, b| a.server_id.cmp(&b.server_id));
-        Some(out)
+        if settled {
+            return Some(out);
+        }
+        last = out;
+        None
     };
-    crate::try_wait_for(Duration::from_secs(5), read).unwrap_or_default()
+    match crate::try_wait_for(Duration::from_secs(5), &mut read) {
+        Some(all) => all,
+        None => last,
+    }
 }
 
 /// (state letter, parent pid) from `/proc/<pid>/stat`; the command name

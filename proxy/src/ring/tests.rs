@@ -232,21 +232,3 @@ fn default_config_is_balanced_for_two_to_six_replicas() {
         worst.1
     );
 }
-
-#[test]
-#[ignore]
-fn explore_balance() {
-    for k in [256u32, 512, 1024, 2048, 4096] {
-        let mut worst: f64 = 0.0;
-        for prefix in ["replica", "Server", "S", "node-"] {
-            for n in 2..=6 {
-                let names: Vec<String> = (1..=n).map(|i| format!("{prefix}{i}")).collect();
-                let ring = strong(BIG, k, &names);
-                for seed in 1..5 {
-                    worst = worst.max(busiest_over_mean(&ring, seed * 7919));
-                }
-            }
-        }
-        println!("K={k} worst={worst:.3}");
-    }
-}
