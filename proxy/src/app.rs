@@ -8,7 +8,8 @@ use pingora::services::background::background_service;
 use pingora_core::services::listening::Service;
 use tokio::sync::mpsc;
 
-use crate::admin::{AdminApi, AdminService};
+use crate::admin::{AdminApi, AdminService, HeaderLimits};
+use crate::clients::{ConnGate, Deadlines, Guarded, ADMIN_MAX_CONNECTIONS};
 use crate::config::{ProvisionerKind, Settings};
 use crate::fleet::{Fleet, FleetOptions};
 use crate::health::Supervisor;
@@ -107,14 +108,33 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         settings.admin.on_proxy_port.then(|| api.clone()),
         suspects_tx,
     );
-    let mut proxy = pingora_proxy::http_proxy_service_with_name(
-        &server.configuration,
-        proxy_logic,
-        "ringlb proxy",
+    let c = &settings.clients;
+    let deadlines = Deadlines {
+        header: c.header_timeout,
+        idle: c.idle_timeout,
+    };
+    let proxy_app = Guarded::new(
+        "proxy",
+        pingora_proxy::http_proxy(&server.configuration, proxy_logic),
+        ConnGate::new(c.max_connections.unwrap_or(usize::MAX), c.max_per_client),
+        deadlines,
     );
+    let mut proxy = Service::new("ringlb proxy".to_string(), proxy_app);
     proxy.add_tcp(&settings.listen.to_string());
 
-    let mut admin = Service::new("ringlb admin".to_string(), AdminService::new(api));
+    let admin_app = Guarded::new(
+        "admin",
+        AdminService::new(
+            api,
+            HeaderLimits {
+                max_headers: c.max_headers,
+                max_header_bytes: c.max_header_bytes,
+            },
+        ),
+        ConnGate::new(ADMIN_MAX_CONNECTIONS, None),
+        deadlines,
+    );
+    let mut admin = Service::new("ringlb admin".to_string(), admin_app);
     admin.add_tcp(&settings.admin.listen.to_string());
     admin.threads = Some(1);
 

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod clients;
 pub mod config;
 pub mod fleet;
 pub mod health;

@@ -5,8 +5,9 @@
 /// Below this many descriptors, ringlb warns that large client counts will fail.
 const LOW: u64 = 16_384;
 
-/// Raises `RLIMIT_NOFILE`'s soft limit to its hard limit and logs the result.
-pub fn raise_nofile() {
+/// Raises `RLIMIT_NOFILE`'s soft limit to its hard limit, logs the result
+/// and returns the soft limit now in force (`None` if it cannot be read).
+pub fn raise_nofile() -> Option<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -18,7 +19,7 @@ pub fn raise_nofile() {
                 "cannot read the open-file limit: {}",
                 std::io::Error::last_os_error()
             );
-            return;
+            return None;
         }
         let before = lim.rlim_cur;
         if lim.rlim_cur < lim.rlim_max {
@@ -40,5 +41,6 @@ pub fn raise_nofile() {
         } else {
             log::info!("open-file limit {} (was {before})", lim.rlim_cur);
         }
+        Some(lim.rlim_cur)
     }
 }

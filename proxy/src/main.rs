@@ -67,7 +67,12 @@ fn main() -> ExitCode {
         println!("ringlb: {} is valid", path.display());
         return ExitCode::SUCCESS;
     }
-    ringlb::limits::raise_nofile();
+    let nofile = ringlb::limits::raise_nofile();
+    if settings.clients.max_connections.is_none() {
+        let budget = ringlb::clients::connection_budget(nofile.unwrap_or(1024));
+        log::info!("at most {budget} client connections (from the open-file limit; ringlb.clients.max_connections sets it)");
+        settings.clients.max_connections = Some(budget);
+    }
 
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();

@@ -17,7 +17,7 @@ use serde::Serialize;
 pub use body::read_body;
 pub use json::{to_python_json, Reply};
 pub use request::{parse_change, ChangeRequest};
-pub use service::AdminService;
+pub use service::{AdminService, HeaderLimits};
 
 use crate::fleet::{Fleet, ReplicaView};
 

@@ -24,6 +24,7 @@ pub struct RinglbFile {
     pub upstream: UpstreamFile,
     pub replicas: ReplicasFile,
     pub health: HealthFile,
+    pub clients: ClientsFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +93,20 @@ pub struct DockerFile {
     pub name_prefix: Option<String>,
     pub port: Option<u16>,
     pub owner: Option<String>,
+}
+
+/// `ringlb.clients`: limits toward clients.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientsFile {
+    pub header_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub body_timeout_ms: Option<u64>,
+    pub max_connections: Option<u64>,
+    pub max_per_client: Option<u32>,
+    pub max_header_bytes: Option<u64>,
+    pub max_headers: Option<u64>,
+    pub pipelining: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

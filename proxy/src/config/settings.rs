@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::docker::docker_settings;
 pub use super::docker::DockerSettings;
 use super::file::RinglbFile;
+use crate::clients::ClientSettings;
 use crate::fleet::names::{check_hostname, check_static_address};
 use crate::provision::docker::check_container_name;
 use crate::ring::{FamilyKind, Polynomial};
@@ -24,6 +25,7 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     pub replicas: ReplicaSettings,
     pub health: HealthSettings,
+    pub clients: ClientSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -380,7 +382,10 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         },
     };
 
+    let clients = clients(f.clients)?;
+
     Ok(Settings {
+        clients,
         listen,
         admin,
         ring,
@@ -389,5 +394,69 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         upstream,
         replicas,
         health,
+    })
+}
+
+/// Pingora's own ceilings (pingora-core `protocols/http/v1/common.rs`:
+/// `MAX_HEADERS` = 256, `MAX_HEADER_SIZE` = 1048575, private constants):
+/// beyond them Pingora answers a plain 400 before ringlb sees the request.
+const PINGORA_MAX_HEADERS: u64 = 256;
+const PINGORA_MAX_HEADER_BYTES: u64 = 1_048_575;
+
+fn clients(c: super::file::ClientsFile) -> Result<ClientSettings, Invalid> {
+    let d = ClientSettings::default();
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let within = |key: &str, v: Option<u64>, default: u64, max: u64| -> Result<u64, Invalid> {
+        match v.unwrap_or(default) {
+            n @ 1.. if n <= max => Ok(n),
+            n => Err(bad(key, format!("must be 1..={max}, got {n}"))),
+        }
+    };
+    Ok(ClientSettings {
+        header_timeout: millis(
+            "clients.header_timeout_ms",
+            c.header_timeout_ms,
+            ms(d.header_timeout),
+            100,
+        )?,
+        idle_timeout: millis(
+            "clients.idle_timeout_ms",
+            c.idle_timeout_ms,
+            ms(d.idle_timeout),
+            1000,
+        )?,
+        body_timeout: millis(
+            "clients.body_timeout_ms",
+            c.body_timeout_ms,
+            ms(d.body_timeout),
+            100,
+        )?,
+        max_connections: match c.max_connections {
+            None => None,
+            Some(n @ 1..=10_000_000) => Some(n as usize),
+            Some(n) => {
+                return Err(bad(
+                    "clients.max_connections",
+                    format!("must be 1..=10000000 (leave it out to derive it from the open-file limit), got {n}"),
+                ))
+            }
+        },
+        max_per_client: match c.max_per_client.unwrap_or(0) {
+            0 => None,
+            n => Some(n),
+        },
+        max_header_bytes: within(
+            "clients.max_header_bytes",
+            c.max_header_bytes,
+            d.max_header_bytes as u64,
+            PINGORA_MAX_HEADER_BYTES,
+        )? as usize,
+        max_headers: within(
+            "clients.max_headers",
+            c.max_headers,
+            d.max_headers as u64,
+            PINGORA_MAX_HEADERS,
+        )? as usize,
+        pipelining: c.pipelining.unwrap_or(d.pipelining),
     })
 }

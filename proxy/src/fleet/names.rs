@@ -5,8 +5,9 @@ use rand::Rng;
 /// Longest accepted hostname (a DNS label).
 pub const MAX_HOSTNAME: usize = 63;
 
-/// A process or container replica's hostname: letters, digits, `-`, `_`,
-/// `.`; 1 to 63 characters.
+/// A process or container replica's hostname: one RFC 1123 label (letters,
+/// digits and `-`, starting and ending with a letter or digit; 1 to 63
+/// characters), so it is also a valid DNS name and container name.
 pub fn check_hostname(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_HOSTNAME {
         return Err(format!(
@@ -15,10 +16,15 @@ pub fn check_hostname(name: &str) -> Result<(), String> {
     }
     if let Some(c) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
     {
         return Err(format!(
-            "<Error> invalid hostname {name:?}: character {c:?} is not allowed (letters, digits, '-', '_', '.')"
+            "<Error> invalid hostname {name:?}: character {c:?} is not allowed (an RFC 1123 label: letters, digits and '-')"
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(format!(
+            "<Error> invalid hostname {name:?}: must start and end with a letter or digit (RFC 1123)"
         ));
     }
     Ok(())
@@ -53,7 +59,11 @@ mod tests {
     #[test]
     fn hostnames() {
         assert!(check_hostname("Server0").is_ok());
-        assert!(check_hostname("a.b-c_d9").is_ok());
+        assert!(check_hostname("a-b-9").is_ok());
+        assert!(check_hostname("9").is_ok());
+        for bad in ["-lead", "trail-", "-", "a_b", "a.b"] {
+            assert!(check_hostname(bad).is_err(), "{bad}");
+        }
         assert!(check_hostname("").is_err());
         assert!(check_hostname(&"x".repeat(64)).is_err());
         assert!(check_hostname(&"x".repeat(63)).is_ok());

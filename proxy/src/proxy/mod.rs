@@ -25,6 +25,7 @@ use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use tokio::sync::mpsc;
 
 use crate::admin::{self, AdminApi, Reply};
+use crate::clients::{ClientSettings, HeaderSeen};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
 
@@ -56,6 +57,7 @@ pub struct RingProxy {
     upstream: UpstreamSettings,
     admin: Option<Arc<AdminApi>>,
     suspects: mpsc::Sender<Arc<str>>,
+    clients: ClientSettings,
 }
 
 impl RingProxy {
@@ -73,6 +75,7 @@ impl RingProxy {
             upstream: settings.upstream.clone(),
             admin,
             suspects,
+            clients: settings.clients.clone(),
         }
     }
 
@@ -108,6 +111,49 @@ impl ProxyHttp for RingProxy {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx::default()
+    }
+
+    fn on_connection_reuse(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut RequestCtx,
+        context: Box<dyn std::any::Any + Send + Sync>,
+    ) {
+        // Called right after the header is parsed: the listener's header
+        // deadline (clients::guarded) is met.
+        HeaderSeen::mark(context);
+    }
+
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let c = &self.clients;
+        let downstream = session.as_downstream_mut();
+        downstream.set_read_timeout(Some(c.body_timeout));
+        downstream.set_write_timeout(Some(c.body_timeout));
+        if c.pipelining {
+            downstream.set_pipelining_enabled(true);
+        }
+        let fields = session.req_header().headers.len();
+        let bytes = session
+            .as_downstream()
+            .as_http1()
+            .map_or(0, |h| h.get_headers_raw_bytes().len());
+        if fields > c.max_headers || bytes > c.max_header_bytes {
+            // The connection's framing is intact, but a client this far out
+            // of bounds gets no second request.
+            session.set_keepalive(None);
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(431),
+                format!(
+                    "request header too large: {fields} fields, {bytes} bytes (at most {} fields, {} bytes)",
+                    c.max_headers, c.max_header_bytes
+                ),
+            ));
+        }
+        Ok(())
     }
 
     async fn request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<bool> {
@@ -247,8 +293,22 @@ impl ProxyHttp for RingProxy {
         e: &Error,
         _ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let (code, message) = match e.etype() {
-            ErrorType::HTTPStatus(code) => (
+        let (code, message) = match (e.etype(), e.esource()) {
+            // The client's own failures first: a slow upload is a 408, a
+            // broken or over-eager (pipelined) client is closed, never a
+            // replica's 5xx.
+            (ErrorType::ReadTimedout, ErrorSource::Downstream) => {
+                (408, "<Error> timed out reading the request".to_string())
+            }
+            (
+                ErrorType::ConnectError
+                | ErrorType::ReadError
+                | ErrorType::WriteError
+                | ErrorType::WriteTimedout
+                | ErrorType::ConnectionClosed,
+                ErrorSource::Downstream,
+            ) => (0, String::new()),
+            (ErrorType::HTTPStatus(code), _) => (
                 *code,
                 format!(
                     "<Error> {}",
@@ -257,27 +317,23 @@ impl ProxyHttp for RingProxy {
                         .map_or_else(|| "request failed".to_string(), |c| c.as_str().to_string())
                 ),
             ),
-            ErrorType::ConnectTimedout
-            | ErrorType::ConnectRefused
-            | ErrorType::ConnectNoRoute
-            | ErrorType::ConnectError => (503, "<Error> no replica could be reached".to_string()),
-            ErrorType::ReadTimedout | ErrorType::WriteTimedout => (
+            (_, ErrorSource::Downstream) => (400, "<Error> bad request".to_string()),
+            (
+                ErrorType::ConnectTimedout
+                | ErrorType::ConnectRefused
+                | ErrorType::ConnectNoRoute
+                | ErrorType::ConnectError,
+                _,
+            ) => (503, "<Error> no replica could be reached".to_string()),
+            (ErrorType::ReadTimedout | ErrorType::WriteTimedout, _) => (
                 504,
                 "<Error> the replica did not answer in time".to_string(),
             ),
-            _ => match e.esource() {
-                ErrorSource::Upstream => (
-                    502,
-                    format!("<Error> the replica failed: {}", e.etype().as_str()),
-                ),
-                ErrorSource::Downstream => match e.etype() {
-                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => {
-                        (0, String::new())
-                    }
-                    _ => (400, "<Error> bad request".to_string()),
-                },
-                _ => (500, "<Error> internal error".to_string()),
-            },
+            (_, ErrorSource::Upstream) => (
+                502,
+                format!("<Error> the replica failed: {}", e.etype().as_str()),
+            ),
+            _ => (500, "<Error> internal error".to_string()),
         };
         log::debug!(
             "fail_to_proxy: {e} -> {code}, written: {:?}",
@@ -299,7 +355,10 @@ impl ProxyHttp for RingProxy {
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
-        // No replicas is a state the supervisor already logs.
-        matches!(e.etype(), ErrorType::HTTPStatus(503))
+        // No replicas is a state the supervisor already logs; a client's own
+        // mistakes (a 4xx, a hang-up, a malformed stream) are not ringlb's
+        // errors, and a hostile client must not be able to flood the log.
+        matches!(e.etype(), ErrorType::HTTPStatus(code) if *code == 503 || (400..500).contains(code))
+            || *e.esource() == ErrorSource::Downstream
     }
 }
