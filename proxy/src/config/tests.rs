@@ -307,3 +307,79 @@ fn load_errors_name_the_file_as_given() {
         "{missing:?}, expected {prefix:?}..."
     );
 }
+
+#[test]
+fn client_limits_have_defaults_and_bounds() {
+    let s = parse("version: 1\n").unwrap();
+    assert_eq!(s.clients, crate::clients::ClientSettings::default());
+    let s = parse(
+        "ringlb:\n  clients:\n    header_timeout_ms: 2000\n    idle_timeout_ms: 5000\n    body_timeout_ms: 700\n    max_connections: 100\n    max_per_client: 0\n    max_header_bytes: 8192\n    max_headers: 256\n    pipelining: false\n",
+    )
+    .unwrap();
+    let c = &s.clients;
+    assert_eq!(c.header_timeout.as_millis(), 2000);
+    assert_eq!(c.idle_timeout.as_millis(), 5000);
+    assert_eq!(c.body_timeout.as_millis(), 700);
+    assert_eq!(c.max_connections, Some(100));
+    assert_eq!(c.max_per_client, None, "0 means no per-client limit");
+    assert_eq!((c.max_header_bytes, c.max_headers), (8192, 256));
+    assert!(!c.pipelining);
+    for (yaml, key, why) in [
+        (
+            "header_timeout_ms: 99",
+            "header_timeout_ms",
+            "must be 100..=3600000 ms, got 99",
+        ),
+        (
+            "idle_timeout_ms: 999",
+            "idle_timeout_ms",
+            "must be 1000..=3600000 ms, got 999",
+        ),
+        (
+            "body_timeout_ms: 3600001",
+            "body_timeout_ms",
+            "must be 100..=3600000 ms, got 3600001",
+        ),
+        (
+            "max_connections: 0",
+            "max_connections",
+            "must be 1..=10000000 (leave it out to derive it from the open-file limit), got 0",
+        ),
+        (
+            "max_header_bytes: 0",
+            "max_header_bytes",
+            "must be 1..=1048575, got 0",
+        ),
+        (
+            "max_header_bytes: 1048576",
+            "max_header_bytes",
+            "must be 1..=1048575, got 1048576",
+        ),
+        (
+            "max_headers: 257",
+            "max_headers",
+            "must be 1..=256, got 257",
+        ),
+    ] {
+        let why_got = err_at(
+            &format!("ringlb:\n  clients:\n    {yaml}\n"),
+            &format!("ringlb.clients.{key}"),
+        );
+        assert_eq!(why_got, why, "{yaml}");
+    }
+    let why = err_at(
+        "ringlb:\n  clients:\n    max_per_client: -1\n",
+        "ringlb.clients.max_per_client",
+    );
+    assert!(why.starts_with("invalid type: integer `-1`, expected u32"), "{why}");
+    let why = err_at(
+        "ringlb:\n  clients:\n    pipelining: maybe\n",
+        "ringlb.clients.pipelining",
+    );
+    assert!(why.starts_with("invalid type"), "{why}");
+    assert_unknown(
+        "ringlb:\n  clients:\n    max_conns: 1\n",
+        "ringlb.clients",
+        "max_conns",
+    );
+}
