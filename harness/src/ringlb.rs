@@ -3,14 +3,15 @@
 //!
 //! Start-up is observed, never assumed after a sleep: the admin `/rep` must
 //! answer (listing the expected number of replicas, when given) and the
-//! proxy port must accept. The child gets its own process group (a Ctrl-C
-//! in a terminal reaches only the test, which then stops ringlb in order)
-//! and SIGTERM if the thread that started it dies first, a backstop for the
+//! proxy port must answer HTTP (a connection alone could be a squatter's:
+//! Pingora keeps retrying a taken port, so ringlb is up but not there).
+//! The child gets its own process group (a Ctrl-C in a terminal reaches
+//! only the test, which then stops ringlb in order) and SIGTERM if the thread that started it dies first, a backstop for the
 //! cases a destructor cannot cover. Dropping the guard sends SIGTERM, waits,
 //! then SIGKILLs; a panicking test prints ringlb's log first.
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -204,10 +205,14 @@ impl Ringlb {
                 Ok(r) if r.status == 200 => {
                     if want.as_ref().is_some_and(|w| !r.text().contains(w)) {
                         format!("/rep: {}", r.text())
-                    } else if TcpStream::connect(self.proxy).is_ok() {
-                        return Ok(());
                     } else {
-                        "the proxy port does not accept yet".to_string()
+                        // An HTTP answer, not just an accepted connection: a
+                        // process squatting the port could accept too.
+                        match http::get(self.proxy, "/rep", Duration::from_secs(2)) {
+                            Ok(_) if !self.log().contains("is in use") => return Ok(()),
+                            Ok(_) => "the proxy port is taken".to_string(),
+                            Err(e) => format!("the proxy port: {e}"),
+                        }
                     }
                 }
                 Ok(r) => format!("/rep answered {}", r.status),
