@@ -23,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringlb_harness::http;
 
-const DEFAULT_SEED: u64 = 0x5EED_0F_F022;
+const DEFAULT_SEED: u64 = 0x005E_ED0F_F022;
 const DEFAULT_CASES: u64 = 10_000;
 
 /// Short client deadlines so an incomplete request costs little; a small

@@ -371,7 +371,10 @@ fn client_limits_have_defaults_and_bounds() {
         "ringlb:\n  clients:\n    max_per_client: -1\n",
         "ringlb.clients.max_per_client",
     );
-    assert!(why.starts_with("invalid type: integer `-1`, expected u32"), "{why}");
+    assert!(
+        why.starts_with("invalid type: integer `-1`, expected u32"),
+        "{why}"
+    );
     let why = err_at(
         "ringlb:\n  clients:\n    pipelining: maybe\n",
         "ringlb.clients.pipelining",
