@@ -12,7 +12,7 @@ RINGLB_BIN=path picks another ringlb binary (ringlb-backend must sit next to it)
 """
 import argparse, asyncio, collections, os, random, resource, sys, tempfile, time
 
-from harness import RELEASE, start_ringlb, stop
+from harness import RELEASE, ROOT, start_ringlb, stop
 
 RINGLB = os.environ.get("RINGLB_BIN", os.path.join(RELEASE, "ringlb"))
 
@@ -58,7 +58,15 @@ def main():
     if hard < args.clients + 100:
         sys.exit(f"open-file hard limit {hard} is below {args.clients} clients")
     work = tempfile.mkdtemp(prefix="ringlb-c10k-")
-    lb, port, _ = start_ringlb(RINGLB, work, "info")
+    # The default connection limit leaves half the open-file limit for
+    # replica connections and a reserve (README, Hostile clients); this
+    # bench asks for every client at once, so it raises the limit.
+    conf = os.path.join(work, "ringlb.yaml")
+    with open(os.path.join(ROOT, "conf", "ringlb.yaml")) as f:
+        base = f.read()
+    with open(conf, "w") as f:
+        f.write(base.rstrip("\n") + f"\n  clients:\n    max_connections: {args.clients + 100}\n")
+    lb, port, _ = start_ringlb(RINGLB, work, "info", conf)
     try:
         results, wall = asyncio.run(storm(port, args.clients))
         ok = results.pop("200", 0)

@@ -13,7 +13,8 @@ request (utime + stime of the proxy's process over the round) and peak RSS
 target/release/examples/bare_proxy exists, a "pingora bare" row shows the
 floor: a Pingora proxy with ringlb's build settings and no logic at all.
 
-usage: bench/peers.py [--rounds 5] [--duration 5] [--conns 50]
+usage: bench/peers.py [--rounds 5] [--duration 5] [--conns 50] [--baseline OLD_RINGLB]
+(--baseline adds a row for another ringlb build and prints the A/B ratios)
 (`make bench` builds the release binaries and installs wrk, haproxy, nginx)
 """
 import argparse, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
@@ -133,6 +134,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--baseline", metavar="RINGLB",
+                    help="another ringlb binary (an older build) to run beside this one, "
+                         "same config, for an A/B of a change")
     args = ap.parse_args()
     for tool in ("wrk", "haproxy", "nginx"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
@@ -153,6 +157,8 @@ def main():
         be = procs.start(["nginx", "-c", f"{work}/be.conf"])
         backends = [f"127.0.0.1:{p}" for p in be_ports]
         names = ["haproxy", "nginx", "ringlb threads=1", "ringlb threads=2"]
+        if args.baseline:
+            names.append("ringlb baseline t=1")
         bare = os.path.join(REL, "examples", "bare_proxy")
         if os.path.exists(bare):
             names.append("pingora bare (floor)")
@@ -177,6 +183,10 @@ def main():
             conf = ringlb_conf(work, n.replace(" ", "_").replace("=", ""), threads, ports[n], free_port(), backends)
             pids[n] = procs.start([os.path.join(REL, "ringlb"), "-c", conf],
                                   env=dict(os.environ, RUST_LOG="warn")).pid
+        if args.baseline:
+            n = "ringlb baseline t=1"
+            conf = ringlb_conf(work, "baseline", 1, ports[n], free_port(), backends)
+            pids[n] = procs.start([args.baseline, "-c", conf], env=dict(os.environ, RUST_LOG="warn")).pid
         if os.path.exists(bare):
             pids["pingora bare (floor)"] = procs.start(
                 [bare, f"127.0.0.1:{ports['pingora bare (floor)']}"] + backends).pid
@@ -207,6 +217,12 @@ def main():
               f"X-Request-Id, loopback, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
         report("Proxies over 3 nginx backends (ratios to HAProxy)", list(ports), rows, "haproxy")
         report("Replicas serving /home directly (ratios to nginx)", list(replica_ports), rrows, "nginx (1 worker)")
+        if args.baseline:
+            med = lambda n, i: statistics.median(r[i] for r in rows[n])
+            new, old = "ringlb threads=1", "ringlb baseline t=1"
+            print(f"\nA/B, this build over the baseline (threads=1, medians): req/s x "
+                  f"{med(new, 0) / med(old, 0):.3f}, p99 x {med(new, 2) / med(old, 2):.3f}, "
+                  f"CPU/req x {med(new, 3) / med(old, 3):.3f}")
         print("\nerrors: " + ("; ".join(errors) if errors else "none"))
     finally:
         procs.stop()
