@@ -8,14 +8,15 @@ use pingora::services::background::background_service;
 use pingora_core::services::listening::Service;
 use tokio::sync::mpsc;
 
-use crate::admin::{AdminApi, AdminService};
+use crate::admin::{AccessPolicy, AdminApi, AdminService};
 use crate::config::{ProvisionerKind, Settings};
 use crate::fleet::{Fleet, FleetOptions};
 use crate::health::Supervisor;
+use crate::metrics::Metrics;
 use crate::provision::docker::DockerOptions;
 use crate::provision::process::ProcessOptions;
 use crate::provision::{DockerProvisioner, ProcessProvisioner, Provisioner, StaticProvisioner};
-use crate::proxy::RingProxy;
+use crate::proxy::{AccessLog, RingProxy};
 use crate::ring::RingSpec;
 
 /// Handles `main` keeps to clean up after the server stops.
@@ -73,6 +74,14 @@ pub fn provisioner(
 /// Adds ringlb's services to `server`.
 pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, String> {
     let (provisioner, exits) = provisioner(settings)?;
+    let access_log = settings
+        .access_log
+        .as_ref()
+        .map(|target| {
+            AccessLog::open(target).map_err(|e| format!("ringlb.access_log.path: {target:?}: {e}"))
+        })
+        .transpose()?;
+    let metrics = Arc::new(Metrics::new());
     let spec = RingSpec {
         slots: settings.ring.slots,
         vnodes: settings.ring.vnodes,
@@ -84,11 +93,23 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         FleetOptions {
             max_replicas: settings.replicas.max,
             start_timeout: settings.replicas.start_timeout,
+            drain_timeout: settings.replicas.drain_timeout,
             health: settings.health.clone(),
         },
+        metrics.clone(),
     ));
     let (suspects_tx, suspects_rx) = mpsc::channel(64);
-    let api = Arc::new(AdminApi::new(fleet.clone(), settings.admin.max_body_bytes));
+    let access = AccessPolicy::new(
+        settings.admin.token.clone(),
+        settings.admin.access.allow_remote_changes,
+        provisioner.local_gateways(),
+    );
+    let api = Arc::new(AdminApi::new(
+        fleet.clone(),
+        settings.admin.max_body_bytes,
+        access,
+        metrics.clone(),
+    ));
 
     let supervisor = background_service(
         "ringlb supervisor",
@@ -106,6 +127,8 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         fleet.ring(),
         settings.admin.on_proxy_port.then(|| api.clone()),
         suspects_tx,
+        metrics,
+        access_log,
     );
     let mut proxy = pingora_proxy::http_proxy_service_with_name(
         &server.configuration,

@@ -11,32 +11,56 @@
 //! Only the replica's failures count: a client that hangs up is not a reason
 //! to replay or to suspect anyone. Replicas that fail on the request path are
 //! reported to the supervisor as suspects.
+//!
+//! The chosen replica's name and a lease on its requests in flight stay in
+//! the request's context: the lease lets a leaving replica drain (see
+//! [`crate::inflight`]), the name labels the request's metrics and access
+//! log line ([`observe`]), written once per request in `logging`.
 
+pub mod access_log;
 mod key;
+mod observe;
 mod respond;
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_core::{Error, ErrorSource, ErrorType, Result};
+use pingora_http::ResponseHeader;
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use tokio::sync::mpsc;
 
-use crate::admin::{self, AdminApi, Reply};
+use crate::admin::{self, AdminApi, Caller, Reply};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
+use crate::inflight::Lease;
+use crate::metrics::{ConnectionLease, Listener, Metrics, Retry};
 
+pub use access_log::AccessLog;
 pub use key::random_id;
 
 /// Per-request state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestCtx {
+    /// When the request's header had been read.
+    started: Instant,
+    /// When the first replica was picked, and when a replica's response
+    /// header arrived (the access log's upstream time).
+    upstream_started: Option<Instant>,
+    upstream_answered: Option<Instant>,
     /// The request's ring slot, computed once.
     slot: Option<u64>,
-    /// The replica of the current attempt.
+    /// The replica of the current attempt: its address, its name, and the
+    /// lease that counts this request among its requests in flight.
     current: Option<SocketAddr>,
+    replica: Option<Arc<str>>,
+    lease: Option<Lease>,
+    /// The client connection, counted while any of its requests holds it.
+    connection: Option<ConnectionLease>,
     /// Replicas that already failed this request.
     tried: Vec<SocketAddr>,
     /// Attempts moved to the next replica after a refused connect or a
@@ -48,6 +72,33 @@ pub struct RequestCtx {
     timed_out: bool,
 }
 
+impl RequestCtx {
+    fn new() -> RequestCtx {
+        RequestCtx {
+            started: Instant::now(),
+            upstream_started: None,
+            upstream_answered: None,
+            slot: None,
+            current: None,
+            replica: None,
+            lease: None,
+            connection: None,
+            tried: Vec::new(),
+            failovers: 0,
+            reused_failures: 0,
+            timed_out: false,
+        }
+    }
+
+    /// The current replica failed this request: never again for it.
+    fn give_up_current(&mut self) {
+        if let Some(addr) = self.current {
+            self.tried.push(addr);
+        }
+        self.lease = None;
+    }
+}
+
 /// The load balancer's proxy logic.
 pub struct RingProxy {
     ring: SharedRing,
@@ -56,15 +107,20 @@ pub struct RingProxy {
     upstream: UpstreamSettings,
     admin: Option<Arc<AdminApi>>,
     suspects: mpsc::Sender<Arc<str>>,
+    metrics: Arc<Metrics>,
+    access_log: Option<AccessLog>,
 }
 
 impl RingProxy {
-    /// `admin` is set when the admin API should also answer on this port.
+    /// `admin` is set when the admin API should also answer on this port;
+    /// `access_log` when requests are logged.
     pub fn new(
         settings: &Settings,
         ring: SharedRing,
         admin: Option<Arc<AdminApi>>,
         suspects: mpsc::Sender<Arc<str>>,
+        metrics: Arc<Metrics>,
+        access_log: Option<AccessLog>,
     ) -> Self {
         RingProxy {
             ring,
@@ -73,6 +129,8 @@ impl RingProxy {
             upstream: settings.upstream.clone(),
             admin,
             suspects,
+            metrics,
+            access_log,
         }
     }
 
@@ -87,13 +145,10 @@ impl RingProxy {
         peer
     }
 
-    /// Tells the supervisor that a request could not use the replica at `addr`.
-    fn report(&self, addr: SocketAddr) {
-        let ring = self.ring.load();
-        if let Some(m) = ring.members().iter().find(|m| m.addr == addr) {
-            // A full queue means the supervisor already has plenty to check.
-            let _ = self.suspects.try_send(m.name.clone());
-        }
+    /// Tells the supervisor that a request could not use `replica`.
+    fn report(&self, replica: &Arc<str>) {
+        // A full queue means the supervisor already has plenty to check.
+        let _ = self.suspects.try_send(replica.clone());
     }
 
     async fn answer(&self, session: &mut Session, reply: &Reply) -> Result<bool> {
@@ -107,10 +162,14 @@ impl ProxyHttp for RingProxy {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx::new()
     }
 
-    async fn request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<bool> {
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        if ctx.connection.is_none() {
+            // The connection's first request (later ones inherit it).
+            ctx.connection = Some(self.metrics.connection_opened());
+        }
         let path = session.req_header().uri.path();
         if self.routes.iter().any(|r| r == path) {
             return Ok(false);
@@ -123,7 +182,27 @@ impl ProxyHttp for RingProxy {
                 if body.is_err() {
                     session.set_keepalive(None);
                 }
-                let reply = api.handle(&method, uri.path(), uri.query(), body).await;
+                let caller = Caller::new(
+                    session
+                        .client_addr()
+                        .and_then(|a| a.as_inet())
+                        .map(|a| a.ip()),
+                    session
+                        .req_header()
+                        .headers
+                        .get(http::header::AUTHORIZATION)
+                        .map(|v| v.as_bytes()),
+                );
+                let reply = api
+                    .handle(
+                        &method,
+                        uri.path(),
+                        uri.query(),
+                        body,
+                        &caller,
+                        Listener::Proxy,
+                    )
+                    .await;
                 return self.answer(session, &reply).await;
             }
         }
@@ -154,19 +233,34 @@ impl ProxyHttp for RingProxy {
                 s
             }
         };
-        let member = if ctx.tried.is_empty() {
-            ring.owner_of_slot(slot)
-        } else {
-            ring.clockwise(slot).find(|m| !ctx.tried.contains(&m.addr))
-        };
-        let Some(member) = member else {
+        // The owner first, then clockwise; never a replica that already
+        // failed this request, nor one that is leaving (no lease).
+        ctx.lease = None;
+        let chosen = ring
+            .clockwise(slot)
+            .filter(|m| !ctx.tried.contains(&m.addr))
+            .find_map(|m| m.load.lease().map(|lease| (m, lease)));
+        let Some((member, lease)) = chosen else {
             return Err(Error::explain(
                 ErrorType::HTTPStatus(503),
                 "no replica could be reached",
             ));
         };
         ctx.current = Some(member.addr);
+        ctx.replica = Some(member.name.clone());
+        ctx.lease = Some(lease);
+        ctx.upstream_started.get_or_insert_with(Instant::now);
         Ok(Box::new(self.peer(member.addr)))
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        _upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.upstream_answered = Some(Instant::now());
+        Ok(())
     }
 
     fn fail_to_connect(
@@ -176,13 +270,17 @@ impl ProxyHttp for RingProxy {
         ctx: &mut RequestCtx,
         mut e: Box<Error>,
     ) -> Box<Error> {
-        if let Some(addr) = ctx.current {
-            ctx.tried.push(addr);
-            self.report(addr);
+        ctx.give_up_current();
+        if let Some(name) = &ctx.replica {
+            self.report(name);
+            self.metrics.connect_failure(name);
         }
         if ctx.failovers < self.upstream.connect_retries {
             ctx.failovers += 1;
             e.set_retry(true);
+            if let Some(name) = &ctx.replica {
+                self.metrics.retry(Retry::Connect, name);
+            }
         }
         e
     }
@@ -218,6 +316,9 @@ impl ProxyHttp for RingProxy {
         if client_reused && !timed_out && ctx.reused_failures < 2 {
             ctx.reused_failures += 1;
             e.set_retry(true);
+            if let Some(name) = &ctx.replica {
+                self.metrics.retry(Retry::StaleConnection, name);
+            }
             return e;
         }
         // A timeout costs the client a whole read timeout: fail over once.
@@ -232,9 +333,15 @@ impl ProxyHttp for RingProxy {
             false
         };
         if allowed {
-            if let Some(addr) = ctx.current {
-                ctx.tried.push(addr);
-                self.report(addr);
+            ctx.give_up_current();
+            if let Some(name) = &ctx.replica {
+                self.report(name);
+                let why = if timed_out {
+                    Retry::Timeout
+                } else {
+                    Retry::Reset
+                };
+                self.metrics.retry(why, name);
             }
         }
         e.set_retry(allowed);
@@ -295,6 +402,30 @@ impl ProxyHttp for RingProxy {
         FailToProxy {
             error_code: code,
             can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        self.observe(session, ctx);
+    }
+
+    fn persist_connection_context(
+        &self,
+        _session: &Session,
+        ctx: &RequestCtx,
+    ) -> Option<Box<dyn Any + Send + Sync>> {
+        let connection = ctx.connection.clone()?;
+        Some(Box::new(connection))
+    }
+
+    fn on_connection_reuse(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+        prev_ctx: Box<dyn Any + Send + Sync>,
+    ) {
+        if let Ok(connection) = prev_ctx.downcast::<ConnectionLease>() {
+            ctx.connection = Some(*connection);
         }
     }
 
