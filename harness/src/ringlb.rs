@@ -10,7 +10,7 @@
 //! then SIGKILLs; a panicking test prints ringlb's log first.
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -33,6 +33,9 @@ pub struct Launch {
     pub ready_within: Duration,
     /// Ports for the first try (proxy, admin); free ones when `None`.
     pub first_ports: Option<(SocketAddr, SocketAddr)>,
+    /// The address both listeners bind (loopback unless a test needs
+    /// clients that are not on loopback).
+    pub ip: IpAddr,
 }
 
 impl Launch {
@@ -44,6 +47,7 @@ impl Launch {
             replicas: None,
             ready_within: Duration::from_secs(30),
             first_ports: None,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
 }
@@ -148,7 +152,7 @@ impl Ringlb {
         let log2 = log.try_clone().map_err(io("duplicate the log"))?;
         let (proxy, admin) = match ports {
             Some(p) => p,
-            None => two_free_ports().map_err(io("find free ports"))?,
+            None => two_free_ports(launch.ip).map_err(io("find free ports"))?,
         };
         let mut cmd = Command::new(&launch.binary);
         cmd.arg("-c")
@@ -292,8 +296,8 @@ impl Drop for Ringlb {
 
 /// Two distinct ports that were free a moment ago (both held until both
 /// are known, so they never coincide).
-fn two_free_ports() -> std::io::Result<(SocketAddr, SocketAddr)> {
-    let a = TcpListener::bind("127.0.0.1:0")?;
-    let b = TcpListener::bind("127.0.0.1:0")?;
+fn two_free_ports(ip: IpAddr) -> std::io::Result<(SocketAddr, SocketAddr)> {
+    let a = TcpListener::bind((ip, 0))?;
+    let b = TcpListener::bind((ip, 0))?;
     Ok((a.local_addr()?, b.local_addr()?))
 }

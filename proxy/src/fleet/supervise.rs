@@ -132,7 +132,7 @@ impl Fleet {
     /// its whole start timeout to fail holds up neither the health loop nor
     /// admin calls.
     pub async fn reconcile(self: &Arc<Self>) {
-        let due: Vec<(Leaving, u32)> = {
+        let due: Vec<(Leaving, bool, u32)> = {
             let mut state = self.state.lock().await;
             if state.stopping {
                 return;
@@ -148,18 +148,23 @@ impl Fleet {
                 })
                 .map(|r| {
                     r.replacing = true;
-                    (Leaving::retire(r), r.restarts)
+                    // Handed to a drain only once, on the first attempt.
+                    let first = !r.load.is_retired();
+                    (Leaving::retire(r), first, r.restarts)
                 })
                 .collect()
         };
-        for (old, restarts) in due {
+        for (old, first, restarts) in due {
             let fleet = self.clone();
-            tokio::spawn(async move { fleet.replace(old, restarts).await });
+            tokio::spawn(async move { fleet.replace(old, first, restarts).await });
         }
     }
 
     /// Replaces one down replica; admitted only if it is still wanted.
-    async fn replace(&self, old: Leaving, restarts: u32) {
+    /// Under a fresh name the old replica drains and stops on its own
+    /// (`first`: not already handed to a drain by an earlier attempt) while
+    /// its successor starts and is admitted as soon as it is ready.
+    async fn replace(self: Arc<Self>, old: Leaving, first: bool, restarts: u32) {
         let (old_name, old_generation) = (old.name.clone(), old.generation);
         let name = match self.options.health.replacement {
             ReplacementName::Same => old_name.clone(),
@@ -180,13 +185,17 @@ impl Fleet {
             self.options.start_timeout,
             self.options.health.timeout,
         );
-        let launched = if name == old_name {
+        if name == old_name {
             self.provisioner.stop(&old_name, old_generation).await;
-            launch.await
-        } else {
-            let (_, launched) = tokio::join!(self.drain_and_stop(vec![old], |_| {}), launch);
-            launched
-        };
+        } else if first {
+            let (fleet, gone) = (self.clone(), old_name.clone());
+            tokio::spawn(async move {
+                fleet.drain_and_stop(vec![old], |_| {}).await;
+                // Its last requests may have counted after it was replaced.
+                fleet.forget_if_gone(&gone).await;
+            });
+        }
+        let launched = launch.await;
         let mut state = self.state.lock().await;
         let slot = state.replicas.iter().position(|r| {
             r.name == old_name && r.generation == old_generation && r.state == ReplicaState::Down

@@ -69,4 +69,14 @@ impl Fleet {
     pub(super) fn departed(&self, name: &str) {
         self.metrics.forget(name);
     }
+
+    /// As [`Fleet::departed`], unless `name` is (again) in the fleet.
+    pub(super) async fn forget_if_gone(&self, name: &str) {
+        let state = self.state.lock().await;
+        let known = state.replicas.iter().any(|r| r.name == name)
+            || state.pending.iter().any(|p| p == name);
+        if !known {
+            self.departed(name);
+        }
+    }
 }
