@@ -6,7 +6,7 @@ CARGO   ?= cargo
 CONF    ?= conf/ringlb.yaml
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps build release lint unit bench help
+.PHONY: run test deps test-deps build release lint unit bench help
 
 help:
 	@echo "make run    build and start ringlb on :5000 with 3 local replicas ($(CONF))"
@@ -19,6 +19,13 @@ deps:
 	@command -v cmake >/dev/null 2>&1 || { \
 	  echo "installing cmake (needed to build pingora)"; \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y cmake; }
+
+# What only the tests need: promtool (Debian's prometheus package) checks
+# the /metrics scrape (proxy/tests/metrics.rs).
+test-deps: deps
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing prometheus (promtool checks the /metrics scrape)"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 
 release: deps
 	$(CARGO) build --release --bins
@@ -35,7 +42,7 @@ lint: deps
 
 # Integration tests start the real binaries, so build them first; the Docker
 # tests need an Engine and the compose test the images `make compose` runs.
-unit: build docker-up compose-images
+unit: test-deps build docker-up compose-images
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::scrape::value;
 use common::{bin, children, served_by, wait_for, Ringlb};
 use reqwest::Method;
 use ringlb_harness::{logged_at, Launch};
@@ -90,6 +91,9 @@ fn a_request_in_flight_when_rm_arrives_completes_on_its_replica() {
     let lb = Ringlb::start(&conf(&slow_backend(dir.path(), 1500), ""));
     let client = slow_request(&lb, 123456);
     let busy = busy_replica(&lb);
+    let labels = [("replica", busy.as_str())];
+    let in_flight = value(&lb.metrics(), "ringlb_replica_requests_in_flight", &labels);
+    assert_eq!(in_flight, Some(1.0));
     let rm = remove(&lb, &busy);
     // Out of the ring at once, while its request still runs.
     wait_for("the ring without it", Duration::from_secs(5), || {
