@@ -73,14 +73,16 @@ pub fn provisioner(
 
 /// Adds ringlb's services to `server`.
 pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, String> {
-    let (provisioner, exits) = provisioner(settings)?;
+    // Before anything is started: a log that cannot be opened stops start-up.
     let access_log = settings
         .access_log
         .as_ref()
         .map(|target| {
-            AccessLog::open(target).map_err(|e| format!("ringlb.access_log.path: {target:?}: {e}"))
+            AccessLog::open(target)
+                .map_err(|e| format!("ringlb.access_log.path: cannot open {target}: {e}"))
         })
         .transpose()?;
+    let (provisioner, exits) = provisioner(settings)?;
     let metrics = Arc::new(Metrics::new());
     let spec = RingSpec {
         slots: settings.ring.slots,

@@ -18,6 +18,15 @@ pub enum AccessLogTarget {
     File(PathBuf),
 }
 
+impl std::fmt::Display for AccessLogTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccessLogTarget::Stdout => f.write_str("stdout"),
+            AccessLogTarget::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 /// Who may change the fleet, as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessSettings {
