@@ -52,12 +52,14 @@ unit: test-deps build docker-up compose-images
 
 test: lint unit
 
-# Side by side with HAProxy and nginx; then failure timings and 10k clients.
+# Side by side with HAProxy and nginx; then failure timings, 10k clients and
+# what metrics and the access log cost.
 bench: release
 	$(CARGO) build --release -p ringlb --example bare_proxy
 	bench/run.sh
 	python3 bench/failover.py
 	python3 bench/c10k.py
+	python3 bench/observability.py
 
 # The docker-compose deployment: ringlb in a container starts its replicas as
 # containers. Images are FROM scratch with static binaries built here (no
@@ -73,8 +75,10 @@ OWNER    := ringlb-compose
 
 .PHONY: compose compose-down compose-images compose-static docker-up
 
+# Stripped: the images carry no symbols (make run's binaries keep theirs,
+# for profiles).
 compose-static: deps
-	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release \
+	RUSTFLAGS='-C target-feature=+crt-static -C strip=symbols' $(CARGO) build --release \
 	  --target $(TRIPLE) --target-dir target/static -p ringlb -p ringlb-backend --bins
 
 compose-images: compose-static

@@ -23,7 +23,7 @@ pub use access::{AccessPolicy, Caller, Denied};
 pub use body::read_body;
 pub use json::{to_python_json, Reply};
 pub use request::{parse_change, ChangeRequest};
-pub use service::AdminService;
+pub use service::{caller_of, AdminService};
 
 use crate::fleet::{Fleet, ReplicaView};
 use crate::metrics::{Listener, Metrics};
@@ -123,7 +123,9 @@ impl AdminApi {
             _ => {
                 return Reply::failure(
                     404,
-                    format!("<Error> '{path}' is not an admin endpoint (/rep, /get, /add, /rm)"),
+                    format!(
+                    "<Error> '{path}' is not an admin endpoint (/rep, /get, /add, /rm, /metrics)"
+                ),
                 )
             }
         };

@@ -66,17 +66,7 @@ impl ServeHttp for AdminService {
         if uri.path() == "/metrics" {
             return self.metrics(&method, body);
         }
-        let caller = Caller::new(
-            session
-                .client_addr()
-                .and_then(|a| a.as_inet())
-                .map(|a| a.ip()),
-            session
-                .req_header()
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes()),
-        );
+        let caller = caller_of(session);
         let reply = self
             .api
             .handle(
@@ -90,6 +80,22 @@ impl ServeHttp for AdminService {
             .await;
         into_response(reply)
     }
+}
+
+/// Who sent the request on `session`: the TCP peer's address and the
+/// `Authorization` header (both ports use this).
+pub fn caller_of(session: &ServerSession) -> Caller {
+    Caller::new(
+        session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip()),
+        session
+            .req_header()
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    )
 }
 
 fn into_response(reply: Reply) -> Response<Vec<u8>> {

@@ -18,6 +18,7 @@
 //! log line ([`observe`]), written once per request in `logging`.
 
 pub mod access_log;
+mod ctx;
 mod key;
 mod observe;
 mod respond;
@@ -34,70 +35,14 @@ use pingora_http::ResponseHeader;
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use tokio::sync::mpsc;
 
-use crate::admin::{self, AdminApi, Caller, Reply};
+use crate::admin::{self, AdminApi, Reply};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
-use crate::inflight::Lease;
 use crate::metrics::{ConnectionLease, Listener, Metrics, Retry};
 
 pub use access_log::AccessLog;
+pub use ctx::RequestCtx;
 pub use key::random_id;
-
-/// Per-request state.
-#[derive(Debug)]
-pub struct RequestCtx {
-    /// When the request's header had been read.
-    started: Instant,
-    /// When the first replica was picked, and when a replica's response
-    /// header arrived (the access log's upstream time).
-    upstream_started: Option<Instant>,
-    upstream_answered: Option<Instant>,
-    /// The request's ring slot, computed once.
-    slot: Option<u64>,
-    /// The replica of the current attempt: its address, its name, and the
-    /// lease that counts this request among its requests in flight.
-    current: Option<SocketAddr>,
-    replica: Option<Arc<str>>,
-    lease: Option<Lease>,
-    /// The client connection, counted while any of its requests holds it.
-    connection: Option<ConnectionLease>,
-    /// Replicas that already failed this request.
-    tried: Vec<SocketAddr>,
-    /// Attempts moved to the next replica after a refused connect or a
-    /// reset (bounded by `upstream.connect_retries`).
-    failovers: u32,
-    /// Stale pooled connections retried on the same replica.
-    reused_failures: u32,
-    /// Whether the one failover after a timeout was used.
-    timed_out: bool,
-}
-
-impl RequestCtx {
-    fn new() -> RequestCtx {
-        RequestCtx {
-            started: Instant::now(),
-            upstream_started: None,
-            upstream_answered: None,
-            slot: None,
-            current: None,
-            replica: None,
-            lease: None,
-            connection: None,
-            tried: Vec::new(),
-            failovers: 0,
-            reused_failures: 0,
-            timed_out: false,
-        }
-    }
-
-    /// The current replica failed this request: never again for it.
-    fn give_up_current(&mut self) {
-        if let Some(addr) = self.current {
-            self.tried.push(addr);
-        }
-        self.lease = None;
-    }
-}
 
 /// The load balancer's proxy logic.
 pub struct RingProxy {
@@ -145,10 +90,22 @@ impl RingProxy {
         peer
     }
 
-    /// Tells the supervisor that a request could not use `replica`.
-    fn report(&self, replica: &Arc<str>) {
-        // A full queue means the supervisor already has plenty to check.
-        let _ = self.suspects.try_send(replica.clone());
+    /// Tells the supervisor that a request could not use the current
+    /// replica: only while the ring still has it at that address (news
+    /// about a replica that was replaced under its name is stale).
+    fn report(&self, ctx: &RequestCtx) {
+        let (Some(name), Some(addr)) = (&ctx.replica, ctx.current) else {
+            return;
+        };
+        if self
+            .ring
+            .load()
+            .member(name)
+            .is_some_and(|m| m.addr == addr)
+        {
+            // A full queue means the supervisor already has plenty to check.
+            let _ = self.suspects.try_send(name.clone());
+        }
     }
 
     async fn answer(&self, session: &mut Session, reply: &Reply) -> Result<bool> {
@@ -182,17 +139,7 @@ impl ProxyHttp for RingProxy {
                 if body.is_err() {
                     session.set_keepalive(None);
                 }
-                let caller = Caller::new(
-                    session
-                        .client_addr()
-                        .and_then(|a| a.as_inet())
-                        .map(|a| a.ip()),
-                    session
-                        .req_header()
-                        .headers
-                        .get(http::header::AUTHORIZATION)
-                        .map(|v| v.as_bytes()),
-                );
+                let caller = admin::caller_of(session.as_downstream());
                 let reply = api
                     .handle(
                         &method,
@@ -271,8 +218,8 @@ impl ProxyHttp for RingProxy {
         mut e: Box<Error>,
     ) -> Box<Error> {
         ctx.give_up_current();
+        self.report(ctx);
         if let Some(name) = &ctx.replica {
-            self.report(name);
             self.metrics.connect_failure(name);
         }
         if ctx.failovers < self.upstream.connect_retries {
@@ -334,8 +281,8 @@ impl ProxyHttp for RingProxy {
         };
         if allowed {
             ctx.give_up_current();
+            self.report(ctx);
             if let Some(name) = &ctx.replica {
-                self.report(name);
                 let why = if timed_out {
                     Retry::Timeout
                 } else {

@@ -253,6 +253,14 @@ impl Ring {
         &self.members
     }
 
+    /// The member called `name` (a binary search: members are sorted).
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members
+            .binary_search_by(|m| (*m.name).cmp(name))
+            .ok()
+            .map(|i| &self.members[i])
+    }
+
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
