@@ -6,7 +6,7 @@ CARGO   ?= cargo
 CONF    ?= conf/ringlb.yaml
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps build release lint unit bench help
+.PHONY: run test deps test-deps build release lint unit bench help
 
 help:
 	@echo "make run    build and start ringlb on :5000 with 3 local replicas ($(CONF))"
@@ -19,6 +19,13 @@ deps:
 	@command -v cmake >/dev/null 2>&1 || { \
 	  echo "installing cmake (needed to build pingora)"; \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y cmake; }
+
+# What only the tests need: promtool (Debian's prometheus package) checks
+# the /metrics scrape (proxy/tests/metrics.rs).
+test-deps: deps
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing prometheus (promtool checks the /metrics scrape)"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 
 release: deps
 	$(CARGO) build --release --bins
@@ -35,7 +42,7 @@ lint: deps
 
 # Integration tests start the real binaries, so build them first; the Docker
 # tests need an Engine and the compose test the images `make compose` runs.
-unit: build docker-up compose-images
+unit: test-deps build docker-up compose-images
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -45,12 +52,14 @@ unit: build docker-up compose-images
 
 test: lint unit
 
-# Side by side with HAProxy and nginx; then failure timings and 10k clients.
+# Side by side with HAProxy and nginx; then failure timings, 10k clients and
+# what metrics and the access log cost.
 bench: release
 	$(CARGO) build --release -p ringlb --example bare_proxy
 	bench/run.sh
 	python3 bench/failover.py
 	python3 bench/c10k.py
+	python3 bench/observability.py
 
 # The docker-compose deployment: ringlb in a container starts its replicas as
 # containers. Images are FROM scratch with static binaries built here (no
@@ -66,8 +75,10 @@ OWNER    := ringlb-compose
 
 .PHONY: compose compose-down compose-images compose-static docker-up
 
+# Stripped: the images carry no symbols (make run's binaries keep theirs,
+# for profiles).
 compose-static: deps
-	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release \
+	RUSTFLAGS='-C target-feature=+crt-static -C strip=symbols' $(CARGO) build --release \
 	  --target $(TRIPLE) --target-dir target/static -p ringlb -p ringlb-backend --bins
 
 compose-images: compose-static

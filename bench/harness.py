@@ -17,10 +17,12 @@ def get_json(url, timeout=2):
         return json.load(r)
 
 
-def start_ringlb(binary, work, log_level="warn", conf=None):
-    """Starts `binary` with conf/ringlb.yaml on free ports and waits until its
-    3 replicas are up. Returns (process, proxy port, admin URL); exits with
-    ringlb's log if it dies or is not ready within 30 s."""
+def start_ringlb(binary, work, log_level="warn", conf=None, stdout=None):
+    """Starts `binary` with `conf` (default conf/ringlb.yaml; it must start 3
+    replicas) on free ports and waits until its 3 replicas are up; its
+    stdout goes to `stdout` (inherited when None). Returns (process, proxy
+    port, admin URL); exits with ringlb's log if it dies or is not ready
+    within 30 s."""
     if not os.path.exists(binary):
         sys.exit(f"{binary} is missing: cargo build --release --bins")
     port, aport = free_port(), free_port()
@@ -28,7 +30,8 @@ def start_ringlb(binary, work, log_level="warn", conf=None):
     conf = conf or os.path.join(ROOT, "conf", "ringlb.yaml")
     lb = subprocess.Popen([binary, "-c", conf,
                            "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{aport}"],
-                          stderr=open(log_path, "w"), env=dict(os.environ, RUST_LOG=log_level))
+                          stdout=stdout, stderr=open(log_path, "w"),
+                          env=dict(os.environ, RUST_LOG=log_level))
     admin = f"http://127.0.0.1:{aport}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -3,14 +3,17 @@
 //! Kept dependency-free: three flags do not justify an argument parser.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub const USAGE: &str = "\
-usage: ringlb-backend [--listen ADDR] [--id ID] [--threads N]
+usage: ringlb-backend [--listen ADDR] [--id ID] [--threads N] [--delay-ms MS]
 
   --listen ADDR   address to listen on (default 0.0.0.0:$PORT, PORT defaults to 5000)
   --id ID         identity reported by /home (default $SERVER_ID, else the host name)
   --threads N     worker threads (default 1)
   --announce      print \"listening <ip:port>\" on stdout once bound
+  --delay-ms MS   answer /home only after MS milliseconds (0..=600000; tests
+                  use it for requests that are still in flight)
 
 GET /home       -> 200 {\"message\": \"Hello from Server: <ID>\", \"status\": \"successful\"}
 GET /heartbeat  -> 200, empty body";
@@ -25,6 +28,8 @@ pub struct Args {
     /// Print `listening <addr>` on stdout once bound (for ringlb's process
     /// provisioner, which starts replicas on port 0).
     pub announce: bool,
+    /// How long `/home` waits before answering (heartbeats never wait).
+    pub delay: Duration,
 }
 
 impl Args {
@@ -53,6 +58,7 @@ impl Args {
             threads: 1,
             help: false,
             announce: false,
+            delay: Duration::ZERO,
         };
         let mut it = flags.into_iter();
         while let Some(flag) = it.next() {
@@ -73,6 +79,17 @@ impl Args {
                         })?;
                 }
                 "--announce" => args.announce = true,
+                "--delay-ms" => {
+                    let v = value("--delay-ms")?;
+                    let ms = v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|ms| *ms <= 600_000)
+                        .ok_or_else(|| {
+                            format!("--delay-ms must be 0..=600000 milliseconds, got {v:?}")
+                        })?;
+                    args.delay = Duration::from_millis(ms);
+                }
                 "-h" | "--help" => args.help = true,
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -122,6 +139,17 @@ mod tests {
         );
         assert!(parse(&["--threads", "0"], &[]).is_err());
         assert!(parse(&["--listen"], &[]).is_err());
+        assert_eq!(
+            parse(&["--delay-ms", "600001"], &[]).unwrap_err(),
+            r#"--delay-ms must be 0..=600000 milliseconds, got "600001""#
+        );
+        assert!(parse(&["--delay-ms", "-1"], &[]).is_err());
+        assert!(parse(&["--delay-ms", "soon"], &[]).is_err());
+        assert!(parse(&["--delay-ms"], &[]).is_err());
+        assert_eq!(
+            parse(&["--delay-ms", "250"], &[]).unwrap().delay,
+            std::time::Duration::from_millis(250)
+        );
         assert_eq!(
             parse(&["--bogus"], &[]).unwrap_err(),
             r#"unknown argument "--bogus""#

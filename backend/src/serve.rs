@@ -61,9 +61,16 @@ pub async fn run(args: Args) -> Result<(), String> {
                 };
                 let _ = stream.set_nodelay(true);
                 let responses = responses.clone();
-                let service = service_fn(move |req| {
+                let delay = args.delay;
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let resp = responses.answer(&req);
-                    async move { Ok::<_, Infallible>(resp) }
+                    let wait = !delay.is_zero() && req.uri().path() == "/home";
+                    async move {
+                        if wait {
+                            tokio::time::sleep(delay).await;
+                        }
+                        Ok::<_, Infallible>(resp)
+                    }
                 });
                 let conn = http.serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);

@@ -77,3 +77,47 @@ fn a_bad_port_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr).contains(r#"PORT must be a port number, got "http""#)
     );
 }
+
+/// Kills the child on drop, pass or fail.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn delay_ms_holds_home_but_never_the_heartbeat() {
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_ringlb-backend"))
+            .args(["--listen", "127.0.0.1:0", "--announce", "--delay-ms", "700"])
+            .env("SERVER_ID", "slow")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ringlb-backend"),
+    );
+    let mut line = String::new();
+    let out = child.0.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("announce");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no announcement: {line:?}"));
+    let began = std::time::Instant::now();
+    let hb = http::get(addr, "/heartbeat", Duration::from_secs(5)).expect("heartbeat");
+    let heartbeat_took = began.elapsed();
+    let began = std::time::Instant::now();
+    let home = http::get(addr, "/home", Duration::from_secs(5)).expect("home");
+    let home_took = began.elapsed();
+    assert_eq!((hb.status, home.status), (200, 200));
+    assert!(
+        heartbeat_took < Duration::from_millis(500),
+        "{heartbeat_took:?}"
+    );
+    assert!(home_took >= Duration::from_millis(700), "{home_took:?}");
+}

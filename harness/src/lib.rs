@@ -18,12 +18,14 @@
 mod backend;
 pub mod http;
 pub mod logline;
+mod net;
 pub mod procs;
 mod ringlb;
 mod wait;
 
 pub use backend::Backend;
 pub use logline::{line_time, logged_at};
+pub use net::non_loopback_ipv4;
 pub use procs::{children, is_alive, replica_processes, signal, ReplicaProcess};
-pub use ringlb::{Launch, LaunchError, Ringlb, Stopped};
+pub use ringlb::{Launch, LaunchError, Ringlb, Stopped, READY_PATH};
 pub use wait::{try_wait_for, wait_for};

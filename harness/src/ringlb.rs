@@ -11,7 +11,7 @@
 //! then SIGKILLs; a panicking test prints ringlb's log first.
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -34,6 +34,9 @@ pub struct Launch {
     pub ready_within: Duration,
     /// Ports for the first try (proxy, admin); free ones when `None`.
     pub first_ports: Option<(SocketAddr, SocketAddr)>,
+    /// The address both listeners bind (loopback unless a test needs
+    /// clients that are not on loopback).
+    pub ip: IpAddr,
 }
 
 impl Launch {
@@ -45,6 +48,7 @@ impl Launch {
             replicas: None,
             ready_within: Duration::from_secs(30),
             first_ports: None,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
 }
@@ -108,6 +112,11 @@ pub struct Ringlb {
     dir: tempfile::TempDir,
 }
 
+/// The harness's readiness request on the proxy port: not a route and not
+/// an admin path, so ringlb answers it itself (a 400) without touching a
+/// replica; access-log and metrics tests can tell it from their own.
+pub const READY_PATH: &str = "/ringlb-harness-ready";
+
 /// Tries on fresh ports when another process took one first.
 const PORT_TRIES: usize = 5;
 /// The drop guard's patience before SIGKILL.
@@ -149,7 +158,7 @@ impl Ringlb {
         let log2 = log.try_clone().map_err(io("duplicate the log"))?;
         let (proxy, admin) = match ports {
             Some(p) => p,
-            None => two_free_ports().map_err(io("find free ports"))?,
+            None => two_free_ports(launch.ip).map_err(io("find free ports"))?,
         };
         let mut cmd = Command::new(&launch.binary);
         cmd.arg("-c")
@@ -208,7 +217,7 @@ impl Ringlb {
                     } else {
                         // An HTTP answer, not just an accepted connection: a
                         // process squatting the port could accept too.
-                        match http::get(self.proxy, "/rep", Duration::from_secs(2)) {
+                        match http::get(self.proxy, READY_PATH, Duration::from_secs(2)) {
                             Ok(_) if !self.log().contains("is in use") => return Ok(()),
                             Ok(_) => "the proxy port is taken".to_string(),
                             Err(e) => format!("the proxy port: {e}"),
@@ -297,8 +306,8 @@ impl Drop for Ringlb {
 
 /// Two distinct ports that were free a moment ago (both held until both
 /// are known, so they never coincide).
-fn two_free_ports() -> std::io::Result<(SocketAddr, SocketAddr)> {
-    let a = TcpListener::bind("127.0.0.1:0")?;
-    let b = TcpListener::bind("127.0.0.1:0")?;
+fn two_free_ports(ip: IpAddr) -> std::io::Result<(SocketAddr, SocketAddr)> {
+    let a = TcpListener::bind((ip, 0))?;
+    let b = TcpListener::bind((ip, 0))?;
     Ok((a.local_addr()?, b.local_addr()?))
 }

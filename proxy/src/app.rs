@@ -8,15 +8,16 @@ use pingora::services::background::background_service;
 use pingora_core::services::listening::Service;
 use tokio::sync::mpsc;
 
-use crate::admin::{AdminApi, AdminService, HeaderLimits};
+use crate::admin::{AccessPolicy, AdminApi, AdminService, HeaderLimits};
 use crate::clients::{ConnGate, Deadlines, Guarded, ADMIN_MAX_CONNECTIONS};
 use crate::config::{ProvisionerKind, Settings};
 use crate::fleet::{Fleet, FleetOptions};
 use crate::health::Supervisor;
+use crate::metrics::Metrics;
 use crate::provision::docker::DockerOptions;
 use crate::provision::process::ProcessOptions;
 use crate::provision::{DockerProvisioner, ProcessProvisioner, Provisioner, StaticProvisioner};
-use crate::proxy::RingProxy;
+use crate::proxy::{AccessLog, RingProxy};
 use crate::ring::RingSpec;
 
 /// Handles `main` keeps to clean up after the server stops.
@@ -73,7 +74,17 @@ pub fn provisioner(
 
 /// Adds ringlb's services to `server`.
 pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, String> {
+    // Before anything is started: a log that cannot be opened stops start-up.
+    let access_log = settings
+        .access_log
+        .as_ref()
+        .map(|target| {
+            AccessLog::open(target)
+                .map_err(|e| format!("ringlb.access_log.path: cannot open {target}: {e}"))
+        })
+        .transpose()?;
     let (provisioner, exits) = provisioner(settings)?;
+    let metrics = Arc::new(Metrics::new());
     let spec = RingSpec {
         slots: settings.ring.slots,
         vnodes: settings.ring.vnodes,
@@ -85,11 +96,23 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         FleetOptions {
             max_replicas: settings.replicas.max,
             start_timeout: settings.replicas.start_timeout,
+            drain_timeout: settings.replicas.drain_timeout,
             health: settings.health.clone(),
         },
+        metrics.clone(),
     ));
     let (suspects_tx, suspects_rx) = mpsc::channel(64);
-    let api = Arc::new(AdminApi::new(fleet.clone(), settings.admin.max_body_bytes));
+    let access = AccessPolicy::new(
+        settings.admin.token.clone(),
+        settings.admin.access.allow_remote_changes,
+        provisioner.local_gateways(),
+    );
+    let api = Arc::new(AdminApi::new(
+        fleet.clone(),
+        settings.admin.max_body_bytes,
+        access,
+        metrics.clone(),
+    ));
 
     let supervisor = background_service(
         "ringlb supervisor",
@@ -107,6 +130,8 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         fleet.ring(),
         settings.admin.on_proxy_port.then(|| api.clone()),
         suspects_tx,
+        metrics.clone(),
+        access_log,
     );
     let c = &settings.clients;
     let deadlines = Deadlines {
@@ -118,7 +143,8 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         pingora_proxy::http_proxy(&server.configuration, proxy_logic),
         ConnGate::new(c.max_connections.unwrap_or(usize::MAX), c.max_per_client),
         deadlines,
-    );
+    )
+    .counted_in(metrics.clone());
     let mut proxy = Service::new("ringlb proxy".to_string(), proxy_app);
     proxy.add_tcp(&settings.listen.to_string());
 

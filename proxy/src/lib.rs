@@ -5,6 +5,10 @@
 //! -> fleet -> a new immutable [`ring::Ring`], swapped atomically -> [`proxy`]
 //! reads it per request without locks. The [`admin`] API talks only to the
 //! fleet; nothing else writes the ring.
+//!
+//! Operations: [`metrics`] counts what the proxy, the fleet and the admin
+//! API do (served on the admin listener); [`inflight`] counts each
+//! replica's requests so that one that leaves drains before it stops.
 
 pub mod admin;
 pub mod app;
@@ -12,7 +16,9 @@ pub mod clients;
 pub mod config;
 pub mod fleet;
 pub mod health;
+pub mod inflight;
 pub mod limits;
+pub mod metrics;
 pub mod provision;
 pub mod proxy;
 pub mod ring;

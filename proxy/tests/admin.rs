@@ -334,7 +334,7 @@ fn every_bad_request_gets_the_readme_error_and_changes_nothing() {
         r.status().as_u16(),
         &r.text().unwrap(),
         404,
-        "<Error> '/nope' is not an admin endpoint (/rep, /get, /add, /rm)",
+        "<Error> '/nope' is not an admin endpoint (/rep, /get, /add, /rm, /metrics)",
     );
 }
 

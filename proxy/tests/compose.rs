@@ -466,6 +466,20 @@ fn make_compose_serves_the_readme_and_seed_curls_and_comes_down_clean() {
         },
     );
     eprintln!("serving {:?} after `up -d` returned", ready.elapsed());
+    // Published on the host's loopback only; a curl from the host arrives
+    // from the network's gateway, which ringlb takes for this host (so the
+    // /add and /rm below work without a token).
+    let published = docker(&["port", &n.container, "5000/tcp"]);
+    assert!(
+        !published.is_empty() && published.iter().all(|l| l.starts_with("127.0.0.1:")),
+        "published beyond loopback: {published:?}"
+    );
+    let logs = run("docker", &["logs", &n.container]);
+    let logs = String::from_utf8_lossy(&logs.stderr);
+    assert!(
+        logs.contains("admin changes (/add, /rm) only from this host (loopback, "),
+        "ringlb does not know its network's gateway:\n{logs}"
+    );
     assert_eq!(
         running_replicas(&n),
         sorted(&["replica1", "replica2", "replica3"])

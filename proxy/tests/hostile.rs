@@ -189,10 +189,10 @@ fn a_flood_of_connections_is_refused_cleanly_while_admin_and_heartbeats_carry_on
         "{RING}  clients:\n    max_connections: 200\n    header_timeout_ms: 30000\n"
     ));
     let addr = lb.proxy_addr();
-    // One client holds every connection the proxy allows, sending nothing.
-    let flood: Vec<TcpStream> = (0..200)
-        .map(|_| TcpStream::connect(addr).unwrap())
-        .collect();
+    // One client holds every connection the proxy allows, idle after one
+    // request each (so each was surely admitted before the probes below:
+    // a probe admitted first would leave a flood connection refused).
+    let flood: Vec<TcpStream> = (0..200).map(|_| kept_alive(addr)).collect();
     // Beyond the limit: a clear 503 at once.
     wait_for("the limit to be reached", Duration::from_secs(5), || {
         let (text, closed) = exchange(

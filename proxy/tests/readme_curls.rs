@@ -4,14 +4,17 @@
 //! the exact bytes of every answer checked.
 //!
 //! The commands are read from the documents themselves, so a README edit
-//! that breaks a command, or adds one, is caught here.
+//! that breaks a command, or adds one, is caught here. Commands that send
+//! `$RINGLB_ADMIN_TOKEN` run against a ringlb started with that token (and
+//! with it in their shell), as the README's Security section says.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::Ringlb;
+use common::{bin, config, Ringlb};
+use ringlb_harness::Launch;
 use serde_json::Value;
 
 const CONF: &str = "  ring:\n    slots: 9223372036854775808\n    vnodes: 256\n    family: strong\n";
@@ -55,14 +58,18 @@ fn curls(markdown: &str) -> Vec<String> {
     out
 }
 
+/// The token the Security section's commands run with.
+const TOKEN: &str = "readme-token-0123456789abcdef";
+
 /// Runs one command against `lb`; (status, body).
-fn run(lb: &Ringlb, command: &str) -> (u16, String) {
+fn run(lb: &Ringlb, command: &str, token: Option<&str>) -> (u16, String) {
     let line = command
         .replace("localhost:5000", &format!("localhost:{}", lb.port))
         .replace("localhost:5050", &format!("localhost:{}", lb.admin_port));
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!("{line} -sS -w '\\n%{{http_code}}'"))
+        .env("RINGLB_ADMIN_TOKEN", token.unwrap_or(""))
         .output()
         .expect("run curl");
     assert!(
@@ -99,13 +106,17 @@ fn body_hostnames(command: &str) -> (usize, Vec<String>) {
 }
 
 /// Runs `commands` in order, checking each answer against a model of the
-/// replica list.
-fn run_all(commands: &[String]) {
-    let lb = Ringlb::start(CONF);
+/// replica list; with `token`, ringlb requires it for changes.
+fn run_all(commands: &[String], token: Option<&str>) {
+    let mut launch = Launch::new(bin("ringlb"), config(CONF, ""));
+    if let Some(t) = token {
+        launch.env.push(("RINGLB_ADMIN_TOKEN".into(), t.into()));
+    }
+    let lb = Ringlb::launch(launch);
     let mut replicas = lb.replicas();
     let mut owner_of_123456: Option<String> = None;
     for command in commands {
-        let (status, body) = run(&lb, command);
+        let (status, body) = run(&lb, command, token);
         assert_eq!(status, 200, "{command}: {body}");
         if command.contains("/add") {
             let (n, names) = body_hostnames(command);
@@ -120,6 +131,11 @@ fn run_all(commands: &[String]) {
             replicas.retain(|r| !names.contains(r));
             assert_eq!(before - replicas.len(), n, "{command}: the model");
             assert_eq!(body, listing(&replicas), "{command}");
+        } else if command.contains("/metrics") {
+            assert!(
+                body.contains("# TYPE ringlb_requests_total counter"),
+                "{body}"
+            );
         } else if command.contains("verbose=1") {
             let v: Value = serde_json::from_str(&body).expect("JSON");
             assert_eq!(v["status"], "successful");
@@ -155,7 +171,7 @@ fn run_all(commands: &[String]) {
             );
             if command.contains("X-Request-Id: 123456") {
                 // Same id, same replica, as the README says.
-                let again = run(&lb, command).1;
+                let again = run(&lb, command, token).1;
                 assert_eq!(again, body, "{command}");
                 owner_of_123456 = Some(who);
             }
@@ -177,17 +193,33 @@ fn document(path: &str) -> String {
 fn the_seed_readme_curls_work_verbatim() {
     let commands = curls(&document("../../shared/seed/README-seed.md"));
     assert_eq!(commands.len(), 3, "{commands:#?}");
-    run_all(&commands);
+    run_all(&commands, None);
 }
 
 #[test]
 fn the_readme_curls_work_verbatim() {
     let commands = curls(&document("../README.md"));
-    // Quick start (3), admin API (4), docker deployment (3).
-    assert_eq!(commands.len(), 10, "{commands:#?}");
+    // Quick start (3), admin API (4), docker deployment (3), metrics (1),
+    // security (2, with the token).
+    assert_eq!(commands.len(), 13, "{commands:#?}");
     assert!(commands.iter().any(|c| c.contains("X-Request-Id: 123456")));
     assert!(commands.iter().any(|c| c.contains("verbose=1")));
-    run_all(&commands);
+    let (with_token, plain): (Vec<String>, Vec<String>) = commands
+        .into_iter()
+        .partition(|c| c.contains("$RINGLB_ADMIN_TOKEN"));
+    assert_eq!(with_token.len(), 2, "{with_token:#?}");
+    run_all(&plain, None);
+    run_all(&with_token, Some(TOKEN));
+    // Without the token, the same commands are refused.
+    let lb = Ringlb::launch({
+        let mut l = Launch::new(bin("ringlb"), config(CONF, ""));
+        l.env.push(("RINGLB_ADMIN_TOKEN".into(), TOKEN.into()));
+        l
+    });
+    for command in &with_token {
+        let (status, body) = run(&lb, command, Some("not-the-token-0123456789"));
+        assert_eq!(status, 401, "{command}: {body}");
+    }
 }
 
 #[test]

@@ -10,11 +10,13 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::ser::Formatter;
 
-/// An HTTP status and a JSON body.
+/// An HTTP status and a JSON body (and, rarely, a header more).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
     pub body: Bytes,
+    /// Headers besides `Content-Type` and `Content-Length`.
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Reply {
@@ -26,6 +28,12 @@ impl Reply {
     /// `{"message": "<message>", "status": "failure"}`.
     pub fn failure(status: u16, message: impl Into<String>) -> Reply {
         Reply::envelope(status, message.into(), "failure")
+    }
+
+    /// The same reply with one header more.
+    pub fn with_header(mut self, name: &'static str, value: &'static str) -> Reply {
+        self.headers.push((name, value));
+        self
     }
 
     fn envelope(status: u16, message: impl Serialize, outcome: &str) -> Reply {
@@ -40,6 +48,7 @@ impl Reply {
                 message,
                 status: outcome,
             })),
+            headers: Vec::new(),
         }
     }
 }

@@ -1,9 +1,14 @@
-//! The admin API: `/rep` (and the seed's `/get`), `/add`, `/rm`.
+//! The admin API: `/rep` (and the seed's `/get`), `/add`, `/rm`; and
+//! `/metrics`, on the admin listener only.
 //!
 //! [`AdminApi::handle`] is transport-free: the admin listener
 //! ([`AdminService`]) and the proxy port (for the seed's curl commands) both
-//! read the request and call it. It talks only to the fleet.
+//! read the request, say who sent it ([`Caller`]) and call it. It talks only
+//! to the fleet, applies the one access rule for changes ([`access`]) and
+//! is the one place where the fleet's and the rule's typed refusals become
+//! HTTP statuses and `<Error>` messages.
 
+pub mod access;
 mod body;
 mod json;
 mod request;
@@ -14,14 +19,17 @@ use std::sync::Arc;
 use http::Method;
 use serde::Serialize;
 
+pub use access::{AccessPolicy, Caller, Denied};
 pub use body::read_body;
 pub use json::{to_python_json, Reply};
 pub use request::{parse_change, ChangeRequest};
-pub use service::{AdminService, HeaderLimits};
+pub use service::{caller_of, AdminService, HeaderLimits};
 
 use crate::fleet::{Fleet, ReplicaView};
+use crate::metrics::{Listener, Metrics};
 
-/// Paths the admin API answers.
+/// Paths the admin API answers (on both ports; `/metrics` is the admin
+/// listener's own).
 pub const PATHS: [&str; 4] = ["/rep", "/get", "/add", "/rm"];
 
 pub fn is_admin_path(path: &str) -> bool {
@@ -50,24 +58,63 @@ struct VerboseListing {
 pub struct AdminApi {
     fleet: Arc<Fleet>,
     max_body: usize,
+    access: AccessPolicy,
+    metrics: Arc<Metrics>,
 }
 
 impl AdminApi {
-    pub fn new(fleet: Arc<Fleet>, max_body: usize) -> Self {
-        AdminApi { fleet, max_body }
+    pub fn new(
+        fleet: Arc<Fleet>,
+        max_body: usize,
+        access: AccessPolicy,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        AdminApi {
+            fleet,
+            max_body,
+            access,
+            metrics,
+        }
     }
 
     pub fn max_body(&self) -> usize {
         self.max_body
     }
 
-    /// Answers one admin request. `body` is what [`read_body`] returned.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The metrics scrape, with the gauges read at scrape time refreshed.
+    pub fn scrape(&self) -> Vec<u8> {
+        self.metrics.in_flight(&self.fleet.in_flight());
+        self.metrics.render()
+    }
+
+    /// Answers one admin request from `caller`, which came in on
+    /// `listener`; `body` is what [`read_body`] returned. Counted in the
+    /// metrics by endpoint and status.
     pub async fn handle(
         &self,
         method: &Method,
         path: &str,
         query: Option<&str>,
         body: Result<bytes::Bytes, Reply>,
+        caller: &Caller,
+        listener: Listener,
+    ) -> Reply {
+        let reply = self.answer(method, path, query, body, caller).await;
+        self.metrics.admin_call(listener, path, reply.status);
+        reply
+    }
+
+    async fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        body: Result<bytes::Bytes, Reply>,
+        caller: &Caller,
     ) -> Reply {
         let allowed: &[Method] = match path {
             "/rep" | "/get" => &[Method::GET, Method::HEAD],
@@ -76,7 +123,9 @@ impl AdminApi {
             _ => {
                 return Reply::failure(
                     404,
-                    format!("<Error> '{path}' is not an admin endpoint (/rep, /get, /add, /rm)"),
+                    format!(
+                    "<Error> '{path}' is not an admin endpoint (/rep, /get, /add, /rm, /metrics)"
+                ),
                 )
             }
         };
@@ -114,6 +163,9 @@ impl AdminApi {
                 listing(self.fleet.names())
             }
             _ => {
+                if let Err(denied) = self.access.allows_change(caller) {
+                    return refusal(denied);
+                }
                 let body = match body {
                     Ok(b) => b,
                     Err(reply) => return reply,
@@ -133,6 +185,21 @@ impl AdminApi {
                 }
             }
         }
+    }
+}
+
+/// The HTTP answer to a refused change.
+fn refusal(denied: Denied) -> Reply {
+    match denied {
+        Denied::Token => Reply::failure(
+            401,
+            "<Error> this change needs the admin token: send Authorization: Bearer <token>",
+        )
+        .with_header("WWW-Authenticate", "Bearer"),
+        Denied::Remote => Reply::failure(
+            403,
+            "<Error> fleet changes are only accepted from this host; configure an admin token (RINGLB_ADMIN_TOKEN or admin.token_file) or set admin.allow_remote_changes",
+        ),
     }
 }
 

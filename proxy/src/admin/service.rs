@@ -1,14 +1,17 @@
-//! The admin API's own listener: a Pingora HTTP app.
+//! The admin API's own listener: a Pingora HTTP app. It serves what the
+//! admin API serves and, here only, the metrics scrape (`/metrics`): the
+//! proxy port is for clients, and what it exposes stays small.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use http::Response;
+use http::{Method, Response};
 use pingora_core::apps::http_app::ServeHttp;
 use pingora_core::protocols::http::ServerSession;
 
-use super::{read_body, AdminApi, Reply};
+use super::{read_body, AdminApi, Caller, Reply};
 use crate::clients::HeaderSeen;
+use crate::metrics::Listener;
 
 pub struct AdminService {
     api: Arc<AdminApi>,
@@ -25,6 +28,37 @@ pub struct HeaderLimits {
 impl AdminService {
     pub fn new(api: Arc<AdminApi>, limits: HeaderLimits) -> Self {
         AdminService { api, limits }
+    }
+
+    /// `GET /metrics`: the scrape, or a JSON error like every other path.
+    fn metrics(&self, method: &Method, body: Result<bytes::Bytes, Reply>) -> Response<Vec<u8>> {
+        let refused = if !matches!(*method, Method::GET | Method::HEAD) {
+            Some(Reply::failure(
+                405,
+                format!("<Error> method {method} is not allowed on '/metrics'"),
+            ))
+        } else {
+            body.err()
+        };
+        if let Some(reply) = refused {
+            self.api
+                .metrics()
+                .admin_call(Listener::Admin, "/metrics", reply.status);
+            return into_response(reply);
+        }
+        self.api
+            .metrics()
+            .admin_call(Listener::Admin, "/metrics", 200);
+        let text = self.api.scrape();
+        Response::builder()
+            .status(200)
+            .header(
+                http::header::CONTENT_TYPE,
+                self.api.metrics().content_type(),
+            )
+            .header(http::header::CONTENT_LENGTH, text.len())
+            .body(text)
+            .unwrap_or_else(|_| Response::new(Vec::new()))
     }
 }
 
@@ -56,20 +90,51 @@ impl ServeHttp for AdminService {
             // The rest of an unread body would be taken as the next request.
             session.set_keepalive(None);
         }
+        if uri.path() == "/metrics" {
+            return self.metrics(&method, body);
+        }
+        let caller = caller_of(session);
         let reply = self
             .api
-            .handle(&method, uri.path(), uri.query(), body)
+            .handle(
+                &method,
+                uri.path(),
+                uri.query(),
+                body,
+                &caller,
+                Listener::Admin,
+            )
             .await;
         into_response(reply)
     }
 }
 
+/// Who sent the request on `session`: the TCP peer's address and the
+/// `Authorization` header (both ports use this).
+pub fn caller_of(session: &ServerSession) -> Caller {
+    Caller::new(
+        session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip()),
+        session
+            .req_header()
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    )
+}
+
 fn into_response(reply: Reply) -> Response<Vec<u8>> {
     let len = reply.body.len();
-    Response::builder()
+    let mut builder = Response::builder()
         .status(reply.status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::CONTENT_LENGTH, len)
+        .header(http::header::CONTENT_LENGTH, len);
+    for (name, value) in &reply.headers {
+        builder = builder.header(*name, *value);
+    }
+    builder
         .body(reply.body.to_vec())
         .unwrap_or_else(|_| Response::new(Vec::new()))
 }

@@ -35,6 +35,7 @@ use pingora_core::server::ShutdownWatch;
 use pingora_http::ResponseHeader;
 
 use super::gate::{ConnGate, Refusal};
+use crate::metrics::Metrics;
 
 /// Refusals answered at once; beyond this many in progress, a refused
 /// connection is closed without an answer (a flood must not pile up tasks).
@@ -79,6 +80,8 @@ pub struct Guarded<A> {
     /// The listener's name, for the log.
     name: &'static str,
     born: Instant,
+    /// Where open connections are counted (the proxy listener's).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<A> Guarded<A> {
@@ -95,7 +98,14 @@ impl<A> Guarded<A> {
             stats: Arc::new(ClientStats::default()),
             name,
             born: Instant::now(),
+            metrics: None,
         }
+    }
+
+    /// Counts this listener's open connections in `metrics`.
+    pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Guarded<A> {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn stats(&self) -> Arc<ClientStats> {
@@ -164,6 +174,7 @@ where
                 return None;
             }
         };
+        let _open = self.metrics.as_ref().map(|m| m.connection_opened());
         let mut session = ServerSession::new_http1(stream);
         let mut first = true;
         loop {

@@ -25,6 +25,7 @@ pub struct RinglbFile {
     pub replicas: ReplicasFile,
     pub health: HealthFile,
     pub clients: ClientsFile,
+    pub access_log: AccessLogFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +34,10 @@ pub struct AdminFile {
     pub listen: Option<String>,
     pub on_proxy_port: Option<bool>,
     pub max_body_bytes: Option<u64>,
+    /// A file holding the admin token (the token itself is never in YAML;
+    /// `RINGLB_ADMIN_TOKEN` is the other way to give it).
+    pub token_file: Option<String>,
+    pub allow_remote_changes: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +85,7 @@ pub struct ReplicasFile {
     pub start_timeout_ms: Option<u64>,
     pub stop_timeout_ms: Option<u64>,
     pub backend_threads: Option<u32>,
+    pub drain_timeout_ms: Option<u64>,
     pub docker: Option<DockerFile>,
 }
 
@@ -116,4 +122,13 @@ pub struct HealthFile {
     pub timeout_ms: Option<u64>,
     pub failures: Option<u32>,
     pub replacement_name: Option<String>,
+}
+
+/// `ringlb.access_log`: one line per request, off by default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessLogFile {
+    pub enabled: Option<bool>,
+    /// `stdout` or an absolute file path.
+    pub path: Option<String>,
 }

@@ -8,17 +8,21 @@
 
 mod docker;
 mod file;
+mod operations;
 mod settings;
+mod token;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 
+pub use operations::{AccessLogTarget, AccessSettings};
 pub use settings::{
     AdminSettings, DockerSettings, HealthSettings, KeySource, ProvisionerKind, ReplacementName,
     ReplicaSettings, RingSettings, Settings, UpstreamSettings,
 };
+pub use token::{AdminToken, TOKEN_ENV};
 
 /// A configuration problem, with enough context to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -36,16 +40,46 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    /// A bad value in an environment variable ringlb reads.
+    #[error("{var}: {message}")]
+    Env { var: &'static str, message: String },
 }
 
 impl Settings {
-    /// Reads and validates the `ringlb:` section of the file at `path`.
+    /// Reads and validates the `ringlb:` section of the file at `path`,
+    /// and the admin token (from `RINGLB_ADMIN_TOKEN` or the token file).
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Settings::from_yaml(&text, &path.display().to_string())
+        let origin = path.display().to_string();
+        let mut settings = Settings::from_yaml(&text, &origin)?;
+        let env = match std::env::var(TOKEN_ENV) {
+            Ok(v) => Some(v),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::Env {
+                    var: TOKEN_ENV,
+                    message: "the admin token must be visible ASCII without spaces".to_string(),
+                })
+            }
+        };
+        settings.admin.token =
+            token::resolve(env.as_deref(), settings.admin.access.token_file.as_deref()).map_err(
+                |(source, message)| match source {
+                    token::TokenSource::Env => ConfigError::Env {
+                        var: TOKEN_ENV,
+                        message,
+                    },
+                    token::TokenSource::File => ConfigError::Invalid {
+                        path: origin.clone(),
+                        key: "ringlb.admin.token_file".to_string(),
+                        message,
+                    },
+                },
+            )?;
+        Ok(settings)
     }
 
     /// Parses and validates YAML text; `origin` names it in errors.

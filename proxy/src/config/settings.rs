@@ -7,6 +7,8 @@ use std::time::Duration;
 use super::docker::docker_settings;
 pub use super::docker::DockerSettings;
 use super::file::RinglbFile;
+use super::operations::{self, AccessLogTarget, AccessSettings};
+use super::token::AdminToken;
 use crate::clients::ClientSettings;
 use crate::fleet::names::{check_hostname, check_static_address};
 use crate::provision::docker::check_container_name;
@@ -26,6 +28,8 @@ pub struct Settings {
     pub replicas: ReplicaSettings,
     pub health: HealthSettings,
     pub clients: ClientSettings,
+    /// Where access log lines go; `None`: no access log (the default).
+    pub access_log: Option<AccessLogTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +40,11 @@ pub struct AdminSettings {
     pub on_proxy_port: bool,
     /// Largest accepted request body (413 beyond).
     pub max_body_bytes: usize,
+    /// Who may change the fleet.
+    pub access: AccessSettings,
+    /// The admin token, from `RINGLB_ADMIN_TOKEN` or `access.token_file`
+    /// (filled in by [`super::Settings::load`]).
+    pub token: Option<AdminToken>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +111,9 @@ pub struct ReplicaSettings {
     pub start_timeout: Duration,
     /// How long a stopping replica gets after SIGTERM before SIGKILL.
     pub stop_timeout: Duration,
+    /// How long a leaving replica's requests in flight may take to finish
+    /// before it is stopped anyway.
+    pub drain_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +158,10 @@ pub(super) const DEFAULT_VNODES: u32 = 2048;
 
 pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     let listen = addr("listen", f.listen, "0.0.0.0:5000")?;
+    let access = operations::access(&f.admin)?;
     let admin = AdminSettings {
+        access,
+        token: None,
         listen: addr("admin.listen", f.admin.listen, "127.0.0.1:5050")?,
         on_proxy_port: f.admin.on_proxy_port.unwrap_or(true),
         max_body_bytes: match f.admin.max_body_bytes.unwrap_or(64 * 1024) {
@@ -360,6 +375,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         max,
         start_timeout: millis("replicas.start_timeout_ms", r.start_timeout_ms, 5000, 10)?,
         stop_timeout: millis("replicas.stop_timeout_ms", r.stop_timeout_ms, 2000, 0)?,
+        drain_timeout: millis("replicas.drain_timeout_ms", r.drain_timeout_ms, 10_000, 0)?,
     };
 
     let h = f.health;
@@ -383,9 +399,11 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     };
 
     let clients = clients(f.clients)?;
+    let access_log = operations::access_log(f.access_log)?;
 
     Ok(Settings {
         clients,
+        access_log,
         listen,
         admin,
         ring,

@@ -4,13 +4,15 @@
 //! `/add` starts all new replicas concurrently and admits them only when all
 //! answer their first heartbeat; if any fails, the ones that started are
 //! stopped again. `/rm` takes replicas out of the ring first (no new request
-//! reaches them), then stops them.
+//! reaches them), lets their requests in flight finish (`drain`), then stops
+//! them.
 
 use std::collections::HashSet;
 
 use rand::seq::IndexedRandom;
 use tokio::task::JoinSet;
 
+use super::drain::Leaving;
 use super::{names, Fleet, Replica, ReplicaState};
 
 /// A refused change: an HTTP status and the message for the JSON body.
@@ -117,7 +119,7 @@ impl Fleet {
         // Keep the order the caller asked for.
         started.sort_by_key(|r| new_names.iter().position(|n| *n == r.name));
         for r in &started {
-            log::info!("replica {} up on {} (added)", r.name, r.addr);
+            self.joined(r, format_args!(" (added)"));
         }
         state.replicas.extend(started);
         self.publish(&state.replicas);
@@ -187,7 +189,9 @@ impl Fleet {
     }
 
     /// Removes `n` replicas: the `hostnames` given, then others at random.
-    /// They leave the ring at once; the call answers once they are stopped.
+    /// They leave the ring at once; the call answers once they have
+    /// finished their requests in flight (at most the drain timeout) and
+    /// are stopped.
     pub async fn remove(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
         check_request(
             n,
@@ -222,21 +226,23 @@ impl Fleet {
                 .collect();
             let extra = (n as usize) - doomed.len();
             doomed.extend(others.choose_multiple(&mut rand::rng(), extra).cloned());
-            let gone: Vec<(String, u64)> = state
+            // Retired before the ring without them is published.
+            let gone: Vec<Leaving> = state
                 .replicas
                 .iter()
                 .filter(|r| doomed.contains(&r.name))
-                .map(|r| (r.name.clone(), r.generation))
+                .map(Leaving::retire)
                 .collect();
             state.replicas.retain(|r| !doomed.contains(&r.name));
             self.publish(&state.replicas);
             let left: Vec<String> = state.replicas.iter().map(|r| r.name.clone()).collect();
             (gone, left)
         };
-        for (name, generation) in &doomed {
-            self.provisioner.stop(name, *generation).await;
+        self.drain_and_stop(doomed, |name| {
             log::info!("replica {name} removed");
-        }
+            self.departed(name);
+        })
+        .await;
         Ok(left)
     }
 
@@ -269,17 +275,9 @@ impl Fleet {
         }
         ready.sort_by_key(|r| initial.iter().position(|n| *n == r.name));
         for r in &ready {
-            if r.state == ReplicaState::Up {
-                log::info!("replica {} up on {}", r.name, r.addr);
-            }
+            self.joined(r, format_args!(""));
         }
         state.replicas.extend(ready);
         self.publish(&state.replicas);
-    }
-
-    /// Stops accepting changes and replacements; replicas keep running so
-    /// that requests in flight during the grace period complete.
-    pub async fn begin_shutdown(&self) {
-        self.state.lock().await.stopping = true;
     }
 }

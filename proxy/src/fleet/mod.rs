@@ -9,9 +9,11 @@
 //! slow `/add`.
 
 mod change;
+mod drain;
 pub mod names;
 mod replica;
 mod supervise;
+mod transition;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ pub use change::ChangeError;
 pub use replica::{Replica, ReplicaState, ReplicaView};
 
 use crate::config::HealthSettings;
+use crate::metrics::Metrics;
 use crate::provision::Provisioner;
 use crate::ring::{Member, Ring, RingSpec};
 
@@ -35,6 +38,9 @@ pub type SharedRing = Arc<ArcSwap<Ring>>;
 pub struct FleetOptions {
     pub max_replicas: u32,
     pub start_timeout: Duration,
+    /// How long a leaving replica's requests may take before it is
+    /// stopped anyway.
+    pub drain_timeout: Duration,
     pub health: HealthSettings,
 }
 
@@ -58,10 +64,16 @@ pub struct Fleet {
     spec: RingSpec,
     provisioner: Arc<dyn Provisioner>,
     options: FleetOptions,
+    metrics: Arc<Metrics>,
 }
 
 impl Fleet {
-    pub fn new(spec: RingSpec, provisioner: Arc<dyn Provisioner>, options: FleetOptions) -> Self {
+    pub fn new(
+        spec: RingSpec,
+        provisioner: Arc<dyn Provisioner>,
+        options: FleetOptions,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let empty = Ring::empty(spec.slots, spec.vnodes, spec.family.clone());
         Fleet {
             state: Mutex::new(State {
@@ -75,6 +87,7 @@ impl Fleet {
             spec,
             provisioner,
             options,
+            metrics,
         }
     }
 
@@ -97,6 +110,15 @@ impl Fleet {
         self.roster.load().iter().map(ReplicaView::from).collect()
     }
 
+    /// Requests in flight per replica, for the metrics scrape.
+    pub fn in_flight(&self) -> Vec<(String, usize)> {
+        self.roster
+            .load()
+            .iter()
+            .map(|r| (r.name.clone(), r.load.count()))
+            .collect()
+    }
+
     /// Refreshes the roster after a change that leaves the ring as it is.
     fn note(&self, replicas: &[Replica]) {
         self.roster.store(Arc::new(replicas.to_vec()));
@@ -108,8 +130,13 @@ impl Fleet {
         let members: Vec<Member> = replicas
             .iter()
             .filter(|r| r.state.in_ring())
-            .map(|r| Member::new(&r.name, r.addr))
+            .map(|r| Member::with_load(&r.name, r.addr, r.load.clone()))
             .collect();
+        let listed: Vec<(&str, bool)> = replicas
+            .iter()
+            .map(|r| (r.name.as_str(), r.state.in_ring()))
+            .collect();
+        self.metrics.fleet(&listed);
         match self.spec.build(members) {
             Ok(ring) => self.ring.store(Arc::new(ring)),
             // Admission checks capacity first, so this is a bug, not input.

@@ -1,7 +1,10 @@
 //! One replica as the fleet tracks it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
+
+use crate::inflight::InFlight;
 
 /// Where a replica is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,8 @@ pub struct Replica {
     pub retry_at: Option<Instant>,
     /// A replacement is being started.
     pub replacing: bool,
+    /// Its requests in flight (shared with its ring member).
+    pub load: Arc<InFlight>,
 }
 
 impl Replica {
@@ -58,6 +63,7 @@ impl Replica {
             restarts: 0,
             retry_at: None,
             replacing: false,
+            load: InFlight::new(),
         }
     }
 }
@@ -72,6 +78,8 @@ pub struct ReplicaView {
     pub last_heartbeat_ms: Option<u64>,
     pub consecutive_failures: u32,
     pub restarts: u32,
+    /// Requests it is serving now.
+    pub in_flight: usize,
 }
 
 impl From<&Replica> for ReplicaView {
@@ -83,6 +91,7 @@ impl From<&Replica> for ReplicaView {
             last_heartbeat_ms: r.last_heartbeat.map(|t| t.elapsed().as_millis() as u64),
             consecutive_failures: r.failures,
             restarts: r.restarts,
+            in_flight: r.load.count(),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! saw a connection to it fail and the immediate re-probe fails too. A
 //! replica that is down is replaced: by default under the same hostname (its
 //! ring positions, and so its keys, come back), or under a fresh random one.
+//! Under the same name the old replica is stopped first (the name is its
+//! until then); under a fresh one its successor starts while it drains.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use super::drain::Leaving;
+use super::transition::Change;
 use super::{names, Fleet, ReplicaState};
 use crate::config::ReplacementName;
 use crate::provision::Exited;
@@ -69,22 +73,16 @@ impl Fleet {
             match verdict {
                 Ok(()) => {
                     if r.state == ReplicaState::Suspect {
-                        log::info!("replica {name} answers again; no longer suspect");
+                        changed |= self.transition(r, Change::Recovered);
                     }
-                    r.state = ReplicaState::Up;
                     r.failures = 0;
                     r.last_heartbeat = Some(Instant::now());
                 }
                 Err(e) => {
                     r.failures += 1;
+                    self.metrics.heartbeat_failure(&name);
                     if r.state == ReplicaState::Suspect || r.failures >= threshold {
-                        log::warn!(
-                            "replica {name} down: {} failed heartbeat(s), last: {e}",
-                            r.failures
-                        );
-                        r.state = ReplicaState::Down;
-                        r.retry_at = None;
-                        changed = true;
+                        changed |= self.transition(r, Change::HeartbeatsFailed { last: &e });
                     }
                 }
             }
@@ -110,9 +108,7 @@ impl Fleet {
         if !r.state.in_ring() {
             return false;
         }
-        log::warn!("replica {} down: its process exited", r.name);
-        r.state = ReplicaState::Down;
-        r.retry_at = None;
+        self.transition(r, Change::Exited);
         self.publish(&state.replicas);
         true
     }
@@ -123,8 +119,7 @@ impl Fleet {
         let mut state = self.state.lock().await;
         match state.replicas.iter_mut().find(|r| r.name == name) {
             Some(r) if r.state == ReplicaState::Up => {
-                log::warn!("replica {name} suspect: a request could not reach it");
-                r.state = ReplicaState::Suspect;
+                self.transition(r, Change::Suspected);
                 self.note(&state.replicas);
                 true
             }
@@ -137,7 +132,7 @@ impl Fleet {
     /// its whole start timeout to fail holds up neither the health loop nor
     /// admin calls.
     pub async fn reconcile(self: &Arc<Self>) {
-        let due: Vec<(String, u64, u32)> = {
+        let due: Vec<(Leaving, bool, u32)> = {
             let mut state = self.state.lock().await;
             if state.stopping {
                 return;
@@ -153,18 +148,24 @@ impl Fleet {
                 })
                 .map(|r| {
                     r.replacing = true;
-                    (r.name.clone(), r.generation, r.restarts)
+                    // Handed to a drain only once, on the first attempt.
+                    let first = !r.load.is_retired();
+                    (Leaving::retire(r), first, r.restarts)
                 })
                 .collect()
         };
-        for (name, generation, restarts) in due {
+        for (old, first, restarts) in due {
             let fleet = self.clone();
-            tokio::spawn(async move { fleet.replace(name, generation, restarts).await });
+            tokio::spawn(async move { fleet.replace(old, first, restarts).await });
         }
     }
 
     /// Replaces one down replica; admitted only if it is still wanted.
-    async fn replace(&self, old_name: String, old_generation: u64, restarts: u32) {
+    /// Under a fresh name the old replica drains and stops on its own
+    /// (`first`: not already handed to a drain by an earlier attempt) while
+    /// its successor starts and is admitted as soon as it is ready.
+    async fn replace(self: Arc<Self>, old: Leaving, first: bool, restarts: u32) {
+        let (old_name, old_generation) = (old.name.clone(), old.generation);
         let name = match self.options.health.replacement {
             ReplacementName::Same => old_name.clone(),
             ReplacementName::Fresh => {
@@ -178,14 +179,23 @@ impl Fleet {
         };
         log::info!("replica {old_name} replacing as {name}");
         let began = Instant::now();
-        self.provisioner.stop(&old_name, old_generation).await;
-        let launched = Fleet::launch(
+        let launch = Fleet::launch(
             self.provisioner.clone(),
             name.clone(),
             self.options.start_timeout,
             self.options.health.timeout,
-        )
-        .await;
+        );
+        if name == old_name {
+            self.provisioner.stop(&old_name, old_generation).await;
+        } else if first {
+            let (fleet, gone) = (self.clone(), old_name.clone());
+            tokio::spawn(async move {
+                fleet.drain_and_stop(vec![old], |_| {}).await;
+                // Its last requests may have counted after it was replaced.
+                fleet.forget_if_gone(&gone).await;
+            });
+        }
+        let launched = launch.await;
         let mut state = self.state.lock().await;
         let slot = state.replicas.iter().position(|r| {
             r.name == old_name && r.generation == old_generation && r.state == ReplicaState::Down
@@ -193,12 +203,18 @@ impl Fleet {
         match (slot, launched) {
             (Some(i), Ok(mut fresh)) if !state.stopping => {
                 fresh.restarts = restarts + 1;
-                log::info!(
-                    "replica {name} up on {} (replaced {old_name} in {} ms)",
-                    fresh.addr,
-                    began.elapsed().as_millis()
+                self.joined(
+                    &fresh,
+                    format_args!(
+                        " (replaced {old_name} in {} ms)",
+                        began.elapsed().as_millis()
+                    ),
                 );
+                self.metrics.replacement(true);
                 state.replicas[i] = fresh;
+                if name != old_name {
+                    self.departed(&old_name);
+                }
                 self.publish(&state.replicas);
             }
             (_, Ok(fresh)) => {
@@ -207,6 +223,7 @@ impl Fleet {
                 self.provisioner.stop(&fresh.name, fresh.generation).await;
             }
             (Some(i), Err((_, e))) => {
+                self.metrics.replacement(false);
                 let r = &mut state.replicas[i];
                 r.replacing = false;
                 r.restarts += 1;

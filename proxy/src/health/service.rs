@@ -4,9 +4,11 @@
 //! that are down.
 //!
 //! It reports ready only after the initial replicas answered (so the proxy,
-//! which depends on it, never serves from an empty ring at start-up), and on
-//! shutdown it stops all replacement; the replicas themselves are stopped by
-//! `main` after Pingora's grace period, once no request can need them.
+//! which depends on it, never serves from an empty ring at start-up). On
+//! SIGTERM it stops all replacement, takes every replica out of the ring,
+//! waits for their requests in flight (at most `replicas.drain_timeout_ms`,
+//! and no longer than Pingora's grace period, which ends this service) and
+//! stops them; `main` stops whatever is left once Pingora is done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +88,8 @@ impl BackgroundService for Supervisor {
                 }
             }
         }
-        self.fleet.begin_shutdown().await;
-        log::info!("supervisor stopped; replicas stop after the proxy drains");
+        log::info!("supervisor stopping: draining and stopping the replicas");
+        self.fleet.shut_down().await;
+        log::info!("supervisor stopped");
     }
 }

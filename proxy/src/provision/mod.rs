@@ -11,7 +11,7 @@ pub mod docker;
 pub mod process;
 mod statics;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 
@@ -49,6 +49,13 @@ pub trait Provisioner: Send + Sync {
     /// Whether `/add` may invent names (a static provisioner cannot: the
     /// name is the address).
     fn generates_names(&self) -> bool;
+
+    /// Addresses that stand for this host when a client reaches ringlb
+    /// through them: the gateways of ringlb's Docker network (a `curl` on
+    /// the host to a published port arrives from there). None by default.
+    fn local_gateways(&self) -> Vec<IpAddr> {
+        Vec::new()
+    }
 
     /// Starts replica `name`. It may not answer requests yet.
     async fn start(&self, name: &str) -> Result<Started, String>;

@@ -11,16 +11,26 @@
 //! Only the replica's failures count: a client that hangs up is not a reason
 //! to replay or to suspect anyone. Replicas that fail on the request path are
 //! reported to the supervisor as suspects.
+//!
+//! The chosen replica's name and a lease on its requests in flight stay in
+//! the request's context: the lease lets a leaving replica drain (see
+//! [`crate::inflight`]), the name labels the request's metrics and access
+//! log line ([`observe`]), written once per request in `logging`.
 
+pub mod access_log;
+mod ctx;
 mod key;
+mod observe;
 mod respond;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_core::{Error, ErrorSource, ErrorType, Result};
+use pingora_http::ResponseHeader;
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use tokio::sync::mpsc;
 
@@ -28,26 +38,11 @@ use crate::admin::{self, AdminApi, Reply};
 use crate::clients::{ClientSettings, HeaderSeen};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
+use crate::metrics::{Listener, Metrics, Retry};
 
+pub use access_log::AccessLog;
+pub use ctx::RequestCtx;
 pub use key::random_id;
-
-/// Per-request state.
-#[derive(Debug, Default)]
-pub struct RequestCtx {
-    /// The request's ring slot, computed once.
-    slot: Option<u64>,
-    /// The replica of the current attempt.
-    current: Option<SocketAddr>,
-    /// Replicas that already failed this request.
-    tried: Vec<SocketAddr>,
-    /// Attempts moved to the next replica after a refused connect or a
-    /// reset (bounded by `upstream.connect_retries`).
-    failovers: u32,
-    /// Stale pooled connections retried on the same replica.
-    reused_failures: u32,
-    /// Whether the one failover after a timeout was used.
-    timed_out: bool,
-}
 
 /// The load balancer's proxy logic.
 pub struct RingProxy {
@@ -58,15 +53,20 @@ pub struct RingProxy {
     admin: Option<Arc<AdminApi>>,
     suspects: mpsc::Sender<Arc<str>>,
     clients: ClientSettings,
+    metrics: Arc<Metrics>,
+    access_log: Option<AccessLog>,
 }
 
 impl RingProxy {
-    /// `admin` is set when the admin API should also answer on this port.
+    /// `admin` is set when the admin API should also answer on this port;
+    /// `access_log` when requests are logged.
     pub fn new(
         settings: &Settings,
         ring: SharedRing,
         admin: Option<Arc<AdminApi>>,
         suspects: mpsc::Sender<Arc<str>>,
+        metrics: Arc<Metrics>,
+        access_log: Option<AccessLog>,
     ) -> Self {
         RingProxy {
             ring,
@@ -76,6 +76,8 @@ impl RingProxy {
             admin,
             suspects,
             clients: settings.clients.clone(),
+            metrics,
+            access_log,
         }
     }
 
@@ -90,12 +92,21 @@ impl RingProxy {
         peer
     }
 
-    /// Tells the supervisor that a request could not use the replica at `addr`.
-    fn report(&self, addr: SocketAddr) {
-        let ring = self.ring.load();
-        if let Some(m) = ring.members().iter().find(|m| m.addr == addr) {
+    /// Tells the supervisor that a request could not use the current
+    /// replica: only while the ring still has it at that address (news
+    /// about a replica that was replaced under its name is stale).
+    fn report(&self, ctx: &RequestCtx) {
+        let (Some(name), Some(addr)) = (&ctx.replica, ctx.current) else {
+            return;
+        };
+        if self
+            .ring
+            .load()
+            .member(name)
+            .is_some_and(|m| m.addr == addr)
+        {
             // A full queue means the supervisor already has plenty to check.
-            let _ = self.suspects.try_send(m.name.clone());
+            let _ = self.suspects.try_send(name.clone());
         }
     }
 
@@ -110,7 +121,7 @@ impl ProxyHttp for RingProxy {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx::new()
     }
 
     fn on_connection_reuse(
@@ -169,7 +180,17 @@ impl ProxyHttp for RingProxy {
                 if body.is_err() {
                     session.set_keepalive(None);
                 }
-                let reply = api.handle(&method, uri.path(), uri.query(), body).await;
+                let caller = admin::caller_of(session.as_downstream());
+                let reply = api
+                    .handle(
+                        &method,
+                        uri.path(),
+                        uri.query(),
+                        body,
+                        &caller,
+                        Listener::Proxy,
+                    )
+                    .await;
                 return self.answer(session, &reply).await;
             }
         }
@@ -200,19 +221,34 @@ impl ProxyHttp for RingProxy {
                 s
             }
         };
-        let member = if ctx.tried.is_empty() {
-            ring.owner_of_slot(slot)
-        } else {
-            ring.clockwise(slot).find(|m| !ctx.tried.contains(&m.addr))
-        };
-        let Some(member) = member else {
+        // The owner first, then clockwise; never a replica that already
+        // failed this request, nor one that is leaving (no lease).
+        ctx.lease = None;
+        let chosen = ring
+            .clockwise(slot)
+            .filter(|m| !ctx.tried.contains(&m.addr))
+            .find_map(|m| m.load.lease().map(|lease| (m, lease)));
+        let Some((member, lease)) = chosen else {
             return Err(Error::explain(
                 ErrorType::HTTPStatus(503),
                 "no replica could be reached",
             ));
         };
         ctx.current = Some(member.addr);
+        ctx.replica = Some(member.name.clone());
+        ctx.lease = Some(lease);
+        ctx.upstream_started.get_or_insert_with(Instant::now);
         Ok(Box::new(self.peer(member.addr)))
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        _upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.upstream_answered = Some(Instant::now());
+        Ok(())
     }
 
     fn fail_to_connect(
@@ -222,13 +258,17 @@ impl ProxyHttp for RingProxy {
         ctx: &mut RequestCtx,
         mut e: Box<Error>,
     ) -> Box<Error> {
-        if let Some(addr) = ctx.current {
-            ctx.tried.push(addr);
-            self.report(addr);
+        ctx.give_up_current();
+        self.report(ctx);
+        if let Some(name) = &ctx.replica {
+            self.metrics.connect_failure(name);
         }
         if ctx.failovers < self.upstream.connect_retries {
             ctx.failovers += 1;
             e.set_retry(true);
+            if let Some(name) = &ctx.replica {
+                self.metrics.retry(Retry::Connect, name);
+            }
         }
         e
     }
@@ -264,6 +304,9 @@ impl ProxyHttp for RingProxy {
         if client_reused && !timed_out && ctx.reused_failures < 2 {
             ctx.reused_failures += 1;
             e.set_retry(true);
+            if let Some(name) = &ctx.replica {
+                self.metrics.retry(Retry::StaleConnection, name);
+            }
             return e;
         }
         // A timeout costs the client a whole read timeout: fail over once.
@@ -278,9 +321,15 @@ impl ProxyHttp for RingProxy {
             false
         };
         if allowed {
-            if let Some(addr) = ctx.current {
-                ctx.tried.push(addr);
-                self.report(addr);
+            ctx.give_up_current();
+            self.report(ctx);
+            if let Some(name) = &ctx.replica {
+                let why = if timed_out {
+                    Retry::Timeout
+                } else {
+                    Retry::Reset
+                };
+                self.metrics.retry(why, name);
             }
         }
         e.set_retry(allowed);
@@ -352,6 +401,10 @@ impl ProxyHttp for RingProxy {
             error_code: code,
             can_reuse_downstream: false,
         }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        self.observe(session, ctx);
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {

@@ -17,22 +17,43 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::family::{HashFamily, RequestKey};
+use crate::inflight::InFlight;
 
-/// A replica as the ring sees it: a name (ring position) and an address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A replica as the ring sees it: a name (ring position) and an address,
+/// plus its requests in flight (shared with the fleet's record of it, so
+/// the proxy counts a request without looking anything up).
+#[derive(Debug, Clone)]
 pub struct Member {
     pub name: Arc<str>,
     pub addr: SocketAddr,
+    pub load: Arc<InFlight>,
 }
 
 impl Member {
+    /// A member with a counter of its own.
     pub fn new(name: &str, addr: SocketAddr) -> Self {
+        Member::with_load(name, addr, InFlight::new())
+    }
+
+    /// A member counting its requests in `load`.
+    pub fn with_load(name: &str, addr: SocketAddr, load: Arc<InFlight>) -> Self {
         Member {
             name: Arc::from(name),
             addr,
+            load,
         }
     }
 }
+
+/// Members are equal when they sit at the same place: same name, same
+/// address (the counter is state, not identity).
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.addr == other.addr
+    }
+}
+
+impl Eq for Member {}
 
 /// Why a ring cannot be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -230,6 +251,14 @@ impl Ring {
     /// Members sorted by name.
     pub fn members(&self) -> &[Member] {
         &self.members
+    }
+
+    /// The member called `name` (a binary search: members are sorted).
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members
+            .binary_search_by(|m| (*m.name).cmp(name))
+            .ok()
+            .map(|i| &self.members[i])
     }
 
     pub fn is_empty(&self) -> bool {

@@ -179,6 +179,21 @@ fn empty_ring_has_no_owner() {
     let ring = Ring::empty(512, 9, Arc::new(Strong));
     assert!(ring.owner_of_slot(3).is_none());
     assert_eq!(ring.clockwise(3).count(), 0);
+    assert!(ring.member("a").is_none());
+}
+
+#[test]
+fn members_are_found_by_name() {
+    let names: Vec<String> = ["s10", "b", "a", "S2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let ring = strong(BIG, 16, &names);
+    for n in &names {
+        assert_eq!(&*ring.member(n).expect("found").name, n.as_str());
+    }
+    assert!(ring.member("c").is_none());
+    assert!(ring.member("").is_none());
 }
 
 /// Busiest replica over the mean for 10,000 seeded random 6-digit ids.

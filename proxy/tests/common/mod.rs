@@ -7,6 +7,7 @@
 
 pub mod fake;
 pub mod load;
+pub mod scrape;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -133,6 +134,17 @@ impl Ringlb {
         let (status, body) = self.home(id);
         assert_eq!(status, 200, "id {id}: {body}");
         served_by(&body)
+    }
+
+    /// The metrics scrape from the admin port.
+    pub fn metrics(&self) -> String {
+        let r = self
+            .http
+            .get(self.admin("/metrics"))
+            .send()
+            .expect("scrape");
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().expect("scrape text")
     }
 
     /// `/rep?verbose=1` from the admin port.

@@ -29,6 +29,18 @@ pub struct Listed {
     pub running: bool,
 }
 
+/// The gateways of a network as `/networks/{id}` describes it
+/// (`IPAM.Config[].Gateway`).
+pub fn gateways(network: &Value) -> Vec<IpAddr> {
+    network
+        .pointer("/IPAM/Config")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("Gateway")?.as_str()?.parse().ok())
+        .collect()
+}
+
 /// The `filters` query value selecting this owner's containers.
 pub fn owner_filter(owner: &str, extra: Value) -> String {
     let mut filters = json!({ "label": [format!("{OWNER_LABEL}={owner}")] });
@@ -46,11 +58,13 @@ impl Engine {
             .map(|_| ())
     }
 
-    /// Start-up checks with messages that say how to fix them.
-    pub async fn check(&self, s: &DockerSettings) -> Result<(), String> {
+    /// Start-up checks with messages that say how to fix them. Answers
+    /// the network's gateways: a client on the Docker host reaches a
+    /// published port from there.
+    pub async fn check(&self, s: &DockerSettings) -> Result<Vec<IpAddr>, String> {
         self.ping().await.map_err(|e| e.to_string())?;
         let missing = |e: &EngineError| e.status() == Some(StatusCode::NOT_FOUND);
-        match self
+        let network = match self
             .call(
                 Method::GET,
                 &format!("/networks/{}", s.network),
@@ -66,8 +80,8 @@ impl Engine {
                 ))
             }
             Err(e) => return Err(e.to_string()),
-            Ok(_) => {}
-        }
+            Ok(network) => network,
+        };
         match self
             .call(
                 Method::GET,
@@ -82,7 +96,7 @@ impl Engine {
                 s.image
             )),
             Err(e) => Err(e.to_string()),
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(gateways(&network)),
         }
     }
 
@@ -262,5 +276,31 @@ impl Engine {
         if let Err(e) = self.remove(id).await {
             log::error!("{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateways_come_from_the_ipam_config() {
+        let network = json!({
+            "Name": "ringlb-net",
+            "IPAM": { "Config": [
+                { "Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1" },
+                { "Subnet": "fd00::/64", "Gateway": "fd00::1" },
+                { "Subnet": "10.9.0.0/16" }
+            ] }
+        });
+        assert_eq!(
+            gateways(&network),
+            [
+                "172.18.0.1".parse::<IpAddr>().unwrap(),
+                "fd00::1".parse().unwrap()
+            ]
+        );
+        assert!(gateways(&json!({ "IPAM": { "Config": null } })).is_empty());
+        assert!(gateways(&json!({})).is_empty());
     }
 }

@@ -19,6 +19,7 @@ mod containers;
 mod watch;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::sync::{mpsc as std_mpsc, Arc};
@@ -249,6 +250,8 @@ pub struct DockerProvisioner {
     runtime: Handle,
     options: DockerOptions,
     generation: AtomicU64,
+    /// The network's gateways (see [`Provisioner::local_gateways`]).
+    gateways: Vec<IpAddr>,
     /// Dropping it ends the Engine thread.
     _shutdown: oneshot::Sender<()>,
 }
@@ -293,16 +296,17 @@ impl DockerProvisioner {
                 })
             })
             .map_err(|e| format!("cannot start the docker thread: {e}"))?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
+        let gateways = match ready_rx.recv() {
+            Ok(Ok(gateways)) => gateways,
             Ok(Err(e)) => return Err(format!("docker provisioner: {e}")),
             Err(_) => return Err("docker provisioner: its thread died".to_string()),
-        }
+        };
         Ok(DockerProvisioner {
             shared,
             runtime: handle,
             options,
             generation: AtomicU64::new(0),
+            gateways,
             _shutdown: shutdown_tx,
         })
     }
@@ -320,6 +324,10 @@ impl Provisioner for DockerProvisioner {
 
     fn generates_names(&self) -> bool {
         true
+    }
+
+    fn local_gateways(&self) -> Vec<IpAddr> {
+        self.gateways.clone()
     }
 
     async fn start(&self, name: &str) -> Result<Started, String> {

@@ -1,0 +1,247 @@
+//! ringlb's metrics, in Prometheus text format on the admin listener's
+//! `/metrics` (never on the proxy port).
+//!
+//! One [`Metrics`] with its own registry is shared by the proxy (one count
+//! per request, from `ProxyHttp::logging`, which runs once on every exit
+//! path), the fleet (ring, replica states, heartbeats, replacements: all
+//! through its one state-change funnel) and the admin API (calls by
+//! endpoint and status). Series of a replica that leaves are removed, so a
+//! fleet that churns through generated names does not grow the scrape
+//! forever. Label values are bounded: replica names (at most
+//! `replicas.max` at a time), fixed status classes and reasons.
+//!
+//! It uses `prometheus` 0.14, the version `pingora-prometheus` uses: a
+//! second version in the tree would keep its own registries apart.
+
+mod connections;
+mod families;
+
+use std::time::Duration;
+
+use prometheus::{Encoder, Registry, TextEncoder};
+
+pub use connections::ConnectionLease;
+use families::Families;
+
+use crate::fleet::ReplicaState;
+
+/// Status classes of the `class` label; `none` when no response was sent
+/// (the client left first).
+const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
+
+/// The states of the `ringlb_replica_state` gauge.
+const STATES: [ReplicaState; 3] = [ReplicaState::Up, ReplicaState::Suspect, ReplicaState::Down];
+
+/// Why a request was tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A pooled connection the replica had closed: same replica, fresh one.
+    StaleConnection,
+    /// The connect was refused or failed: next replica.
+    Connect,
+    /// The replica reset or closed mid-request: next replica.
+    Reset,
+    /// The replica did not answer in time: next replica.
+    Timeout,
+}
+
+impl Retry {
+    fn as_str(self) -> &'static str {
+        match self {
+            Retry::StaleConnection => "stale_connection",
+            Retry::Connect => "connect",
+            Retry::Reset => "reset",
+            Retry::Timeout => "timeout",
+        }
+    }
+
+    /// Whether the next attempt goes to another replica.
+    pub fn is_failover(self) -> bool {
+        self != Retry::StaleConnection
+    }
+}
+
+/// Where an admin call came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Admin,
+    Proxy,
+}
+
+impl Listener {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listener::Admin => "admin",
+            Listener::Proxy => "proxy",
+        }
+    }
+}
+
+/// All of ringlb's metrics and the registry that serves them.
+pub struct Metrics {
+    registry: Registry,
+    f: Families,
+}
+
+fn class(status: Option<u16>) -> &'static str {
+    match status {
+        Some(100..=199) => CLASSES[0],
+        Some(200..=299) => CLASSES[1],
+        Some(300..=399) => CLASSES[2],
+        Some(400..=499) => CLASSES[3],
+        Some(500..=599) => CLASSES[4],
+        _ => CLASSES[5],
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let f = Families::register(&registry);
+        Metrics { registry, f }
+    }
+
+    /// The scrape: every metric in Prometheus text format.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8192);
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            log::error!("metrics: cannot encode: {e}");
+        }
+        out
+    }
+
+    /// The `Content-Type` of [`Metrics::render`]'s output.
+    pub fn content_type(&self) -> &'static str {
+        prometheus::TEXT_FORMAT
+    }
+
+    /// One finished request: its replica (the last one tried; `None` when
+    /// ringlb answered itself), the status sent (if any) and how long it
+    /// took from its header to the end.
+    pub fn request(&self, replica: Option<&str>, status: Option<u16>, took: Duration) {
+        let class = class(status);
+        match replica {
+            Some(name) => {
+                self.f.requests.with_label_values(&[name, class]).inc();
+                self.f
+                    .duration
+                    .with_label_values(&[name])
+                    .observe(took.as_secs_f64());
+            }
+            None => self.f.unrouted.with_label_values(&[class]).inc(),
+        }
+    }
+
+    /// A connect to `replica` failed.
+    pub fn connect_failure(&self, replica: &str) {
+        self.f.connect_failures.with_label_values(&[replica]).inc();
+    }
+
+    /// A request is tried again; a failover leaves `from`.
+    pub fn retry(&self, why: Retry, from: &str) {
+        self.f.retries.with_label_values(&[why.as_str()]).inc();
+        if why.is_failover() {
+            self.f.failovers.with_label_values(&[from]).inc();
+        }
+    }
+
+    /// The fleet's replicas (by name) and which of them are in the ring.
+    pub fn fleet(&self, replicas: &[(&str, bool)]) {
+        self.f.replicas.set(replicas.len() as i64);
+        let mut members = 0;
+        for (name, in_ring) in replicas {
+            self.f
+                .ring_member
+                .with_label_values(&[name])
+                .set(i64::from(*in_ring));
+            members += i64::from(*in_ring);
+        }
+        self.f.ring_members.set(members);
+    }
+
+    /// `replica` is now in `state` (one series per state, 1 for the
+    /// current one); `changed`: it moved there just now.
+    pub fn replica_state(&self, replica: &str, state: ReplicaState, changed: bool) {
+        for s in STATES {
+            self.f
+                .state
+                .with_label_values(&[replica, s.as_str()])
+                .set(i64::from(s == state));
+        }
+        if changed {
+            self.f
+                .state_changes
+                .with_label_values(&[state.as_str()])
+                .inc();
+        }
+    }
+
+    pub fn heartbeat_failure(&self, replica: &str) {
+        self.f
+            .heartbeat_failures
+            .with_label_values(&[replica])
+            .inc();
+    }
+
+    /// A replacement was started and came up (`ok`) or did not.
+    pub fn replacement(&self, ok: bool) {
+        let result = if ok { "ok" } else { "failed" };
+        self.f.replacements.with_label_values(&[result]).inc();
+    }
+
+    /// Requests in flight per replica, as the scrape is taken.
+    pub fn in_flight(&self, replicas: &[(String, usize)]) {
+        for (name, n) in replicas {
+            self.f.in_flight.with_label_values(&[name]).set(*n as i64);
+        }
+    }
+
+    /// One admin call: where it came in, its endpoint (a known path or
+    /// `other`) and the status answered.
+    pub fn admin_call(&self, listener: Listener, path: &str, status: u16) {
+        let endpoint = match path {
+            "/rep" | "/get" | "/add" | "/rm" | "/metrics" => path,
+            _ => "other",
+        };
+        self.f
+            .admin
+            .with_label_values(&[listener.as_str(), endpoint, &status.to_string()])
+            .inc();
+    }
+
+    /// A client connection opened on the proxy port: counted until the
+    /// returned lease (and every clone of it) is dropped.
+    pub fn connection_opened(&self) -> ConnectionLease {
+        ConnectionLease::new(self.f.connections.clone())
+    }
+
+    /// Removes every series of a replica that left the fleet.
+    pub fn forget(&self, replica: &str) {
+        for c in CLASSES {
+            let _ = self.f.requests.remove_label_values(&[replica, c]);
+        }
+        for s in STATES {
+            let _ = self.f.state.remove_label_values(&[replica, s.as_str()]);
+        }
+        let _ = self.f.duration.remove_label_values(&[replica]);
+        for vec in [
+            &self.f.connect_failures,
+            &self.f.failovers,
+            &self.f.heartbeat_failures,
+        ] {
+            let _ = vec.remove_label_values(&[replica]);
+        }
+        for vec in [&self.f.ring_member, &self.f.in_flight] {
+            let _ = vec.remove_label_values(&[replica]);
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;
