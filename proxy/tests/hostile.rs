@@ -130,6 +130,12 @@ fn trickling_headers_are_cut_off_while_a_normal_client_is_served() {
         "a trickling connection lasted {latest:?} (all connected after {connected:?})"
     );
     let earliest = slow.iter().filter_map(|(_, c)| *c).min().unwrap();
+    let timed_out = common::scrape::value(
+        &lb.metrics(),
+        "ringlb_client_connections_shed_total",
+        &[("reason", "header_timeout")],
+    );
+    assert!(timed_out.is_some_and(|n| n >= 1000.0), "{timed_out:?}");
     assert!(
         earliest >= Duration::from_millis(1500),
         "cut off after {earliest:?}: too early"
@@ -230,6 +236,16 @@ fn a_flood_of_connections_is_refused_cleanly_while_admin_and_heartbeats_carry_on
         assert_eq!(d["state"], "up", "{d}");
         assert!(d["last_heartbeat_ms"].as_u64().unwrap() < 1000, "{d}");
     }
+    let shed = common::scrape::value(
+        &lb.metrics(),
+        "ringlb_client_connections_shed_total",
+        &[("reason", "limit")],
+    );
+    assert!(shed.is_some_and(|n| n >= 21.0), "{shed:?}");
+    assert_eq!(
+        common::scrape::value(&lb.metrics(), "ringlb_client_connections", &[]),
+        Some(200.0)
+    );
     assert!(
         lb.log().contains("proxy: refusing connections (Full)"),
         "{}",

@@ -170,6 +170,12 @@ where
         let _permit = match self.gate.admit(client) {
             Ok(permit) => permit,
             Err(why) => {
+                if let Some(m) = &self.metrics {
+                    m.client_shed(match why {
+                        Refusal::Full => "limit",
+                        Refusal::PerClient => "per_client",
+                    });
+                }
                 self.refuse(stream, why).await;
                 return None;
             }
@@ -205,6 +211,9 @@ where
                             &self.stats.idle_timeouts
                         };
                         counter.fetch_add(1, Ordering::Relaxed);
+                        if let Some(m) = &self.metrics {
+                            m.client_shed(if first { "header_timeout" } else { "idle_timeout" });
+                        }
                         log::debug!("{}: closed a connection with no request after {limit:?}", self.name);
                         return None;
                     }

@@ -28,6 +28,7 @@ pub(super) struct Families {
     pub in_flight: IntGaugeVec,
     pub admin: IntCounterVec,
     pub connections: IntGauge,
+    pub clients_shed: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -142,7 +143,13 @@ impl Families {
             connections: gauge(
                 r,
                 "ringlb_client_connections",
-                "Open client connections on the proxy port that have sent a request.",
+                "Open client connections on the proxy port (admitted by the connection limit).",
+            ),
+            clients_shed: counter(
+                r,
+                "ringlb_client_connections_shed_total",
+                "Client connections on the proxy port refused (limit: max_connections, per_client: max_per_client) or closed for taking too long (header_timeout, idle_timeout).",
+                &["reason"],
             ),
         }
     }

@@ -215,6 +215,12 @@ impl Metrics {
         ConnectionLease::new(self.f.connections.clone())
     }
 
+    /// A client connection refused or closed by the proxy listener's limits
+    /// (`limit`, `per_client`, `header_timeout`, `idle_timeout`).
+    pub fn client_shed(&self, reason: &'static str) {
+        self.f.clients_shed.with_label_values(&[reason]).inc();
+    }
+
     /// Removes every series of a replica that left the fleet.
     pub fn forget(&self, replica: &str) {
         for c in CLASSES {
