@@ -10,7 +10,7 @@ use pingora_core::apps::http_app::ServeHttp;
 use pingora_core::protocols::http::ServerSession;
 
 use super::{read_body, AdminApi, Caller, Reply};
-use crate::clients::HeaderSeen;
+use crate::clients::{header_too_large, HeaderSeen};
 use crate::metrics::Listener;
 
 pub struct AdminService {
@@ -69,19 +69,13 @@ impl ServeHttp for AdminService {
             HeaderSeen::mark(context);
         }
         session.set_pipelining_enabled(true);
-        let fields = session.req_header().headers.len();
-        let bytes = session
-            .as_http1()
-            .map_or(0, |h| h.get_headers_raw_bytes().len());
-        if fields > self.limits.max_headers || bytes > self.limits.max_header_bytes {
+        if let Some(why) = header_too_large(
+            session,
+            self.limits.max_headers,
+            self.limits.max_header_bytes,
+        ) {
             session.set_keepalive(None);
-            return into_response(Reply::failure(
-                431,
-                format!(
-                    "<Error> request header too large: {fields} fields, {bytes} bytes (at most {} fields, {} bytes)",
-                    self.limits.max_headers, self.limits.max_header_bytes
-                ),
-            ));
+            return into_response(Reply::failure(431, format!("<Error> {why}")));
         }
         let method = session.req_header().method.clone();
         let uri = session.req_header().uri.clone();

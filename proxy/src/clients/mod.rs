@@ -56,6 +56,24 @@ impl Default for ClientSettings {
     }
 }
 
+/// Why a request's header is over the limits (the text after `<Error> `),
+/// or `None`. Both listeners answer it with a 431.
+pub fn header_too_large(
+    session: &pingora_core::protocols::http::ServerSession,
+    max_headers: usize,
+    max_header_bytes: usize,
+) -> Option<String> {
+    let fields = session.req_header().headers.len();
+    let bytes = session
+        .as_http1()
+        .map_or(0, |h| h.get_headers_raw_bytes().len());
+    (fields > max_headers || bytes > max_header_bytes).then(|| {
+        format!(
+            "request header too large: {fields} fields, {bytes} bytes (at most {max_headers} fields, {max_header_bytes} bytes)"
+        )
+    })
+}
+
 /// Connections the admin listener accepts at once: operators and scrapers,
 /// never a crowd; its own gate keeps it answering while the proxy port is
 /// flooded.

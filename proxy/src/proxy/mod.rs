@@ -35,7 +35,7 @@ use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use tokio::sync::mpsc;
 
 use crate::admin::{self, AdminApi, Reply};
-use crate::clients::{ClientSettings, HeaderSeen};
+use crate::clients::{self, ClientSettings, HeaderSeen};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
 use crate::metrics::{Listener, Metrics, Retry};
@@ -147,22 +147,13 @@ impl ProxyHttp for RingProxy {
         if c.pipelining {
             downstream.set_pipelining_enabled(true);
         }
-        let fields = session.req_header().headers.len();
-        let bytes = session
-            .as_downstream()
-            .as_http1()
-            .map_or(0, |h| h.get_headers_raw_bytes().len());
-        if fields > c.max_headers || bytes > c.max_header_bytes {
+        if let Some(why) =
+            clients::header_too_large(session.as_downstream(), c.max_headers, c.max_header_bytes)
+        {
             // The connection's framing is intact, but a client this far out
             // of bounds gets no second request.
             session.set_keepalive(None);
-            return Err(Error::explain(
-                ErrorType::HTTPStatus(431),
-                format!(
-                    "request header too large: {fields} fields, {bytes} bytes (at most {} fields, {} bytes)",
-                    c.max_headers, c.max_header_bytes
-                ),
-            ));
+            return Err(Error::explain(ErrorType::HTTPStatus(431), why));
         }
         Ok(())
     }
