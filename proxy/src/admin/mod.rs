@@ -91,6 +91,25 @@ impl AdminApi {
         self.metrics.render()
     }
 
+    /// Reads the rest of the admin request on `session` (its body, its
+    /// caller) and answers it: the one way in for both ports.
+    pub async fn serve(
+        &self,
+        session: &mut pingora_core::protocols::http::ServerSession,
+        listener: Listener,
+    ) -> Reply {
+        let method = session.req_header().method.clone();
+        let uri = session.req_header().uri.clone();
+        let body = read_body(session, self.max_body()).await;
+        if body.is_err() {
+            // The rest of an unread body would be taken as the next request.
+            session.set_keepalive(None);
+        }
+        let caller = caller_of(session);
+        self.handle(&method, uri.path(), uri.query(), body, &caller, listener)
+            .await
+    }
+
     /// Answers one admin request from `caller`, which came in on
     /// `listener`; `body` is what [`read_body`] returned. Counted in the
     /// metrics by endpoint and status.

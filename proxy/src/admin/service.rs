@@ -77,29 +77,15 @@ impl ServeHttp for AdminService {
             session.set_keepalive(None);
             return into_response(Reply::failure(431, format!("<Error> {why}")));
         }
-        let method = session.req_header().method.clone();
-        let uri = session.req_header().uri.clone();
-        let body = read_body(session, self.api.max_body()).await;
-        if body.is_err() {
-            // The rest of an unread body would be taken as the next request.
-            session.set_keepalive(None);
-        }
-        if uri.path() == "/metrics" {
+        if session.req_header().uri.path() == "/metrics" {
+            let method = session.req_header().method.clone();
+            let body = read_body(session, self.api.max_body()).await;
+            if body.is_err() {
+                session.set_keepalive(None);
+            }
             return self.metrics(&method, body);
         }
-        let caller = caller_of(session);
-        let reply = self
-            .api
-            .handle(
-                &method,
-                uri.path(),
-                uri.query(),
-                body,
-                &caller,
-                Listener::Admin,
-            )
-            .await;
-        into_response(reply)
+        into_response(self.api.serve(session, Listener::Admin).await)
     }
 }
 

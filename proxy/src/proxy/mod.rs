@@ -165,22 +165,8 @@ impl ProxyHttp for RingProxy {
         }
         if let Some(api) = &self.admin {
             if admin::is_admin_path(path) {
-                let method = session.req_header().method.clone();
-                let uri = session.req_header().uri.clone();
-                let body = admin::read_body(session.as_downstream_mut(), api.max_body()).await;
-                if body.is_err() {
-                    session.set_keepalive(None);
-                }
-                let caller = admin::caller_of(session.as_downstream());
                 let reply = api
-                    .handle(
-                        &method,
-                        uri.path(),
-                        uri.query(),
-                        body,
-                        &caller,
-                        Listener::Proxy,
-                    )
+                    .serve(session.as_downstream_mut(), Listener::Proxy)
                     .await;
                 return self.answer(session, &reply).await;
             }
