@@ -6,12 +6,13 @@ CARGO   ?= cargo
 CONF    ?= conf/ringlb.yaml
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps test-deps build release lint unit bench help
+.PHONY: run upgrade test deps test-deps build release lint unit bench help
 
 help:
 	@echo "make run    build and start ringlb on :5000 with 3 local replicas ($(CONF))"
 	@echo "make test   run the whole test suite"
 	@echo "make bench  side-by-side benchmark against HAProxy and nginx (bench/)"
+	@echo "make upgrade       zero-downtime upgrade of the ringlb make run started (new build, same replicas)"
 	@echo "make compose       the docker-compose deployment on :5000 (compose-down stops it)"
 
 # Pingora's zlib-ng build needs cmake; install it when missing.
@@ -35,6 +36,18 @@ build: deps
 
 run: release
 	./target/release/ringlb -c $(CONF)
+
+# Zero-downtime upgrade (or reload of a changed $(CONF)) of the ringlb that
+# `make run` started, Pingora's way: the new build starts with -u and takes
+# over in this terminal; the old one gets SIGQUIT, hands over its sockets
+# and replica set, and exits. UPGRADE_SOCK is the config's `upgrade_sock`.
+UPGRADE_SOCK ?= /tmp/pingora_upgrade.sock
+upgrade: release
+	@old=$$(cat $(UPGRADE_SOCK).ringlb.pid 2>/dev/null); \
+	if [ -z "$$old" ] || ! kill -0 $$old 2>/dev/null; then \
+	  echo "no running ringlb found in $(UPGRADE_SOCK).ringlb.pid: start one with make run"; exit 1; fi; \
+	echo "upgrading ringlb $$old"; kill -QUIT $$old; \
+	exec ./target/release/ringlb -c $(CONF) -u
 
 lint: deps
 	$(CARGO) fmt --all -- --check

@@ -117,6 +117,9 @@ pub struct Ringlb {
 /// replica; access-log and metrics tests can tell it from their own.
 pub const READY_PATH: &str = "/ringlb-harness-ready";
 
+/// What ringlb logs once its replicas answered and it serves.
+const UPGRADED_READY: &str = "replicas ready:";
+
 /// Tries on fresh ports when another process took one first.
 const PORT_TRIES: usize = 5;
 /// The drop guard's patience before SIGKILL.
@@ -144,6 +147,23 @@ impl Ringlb {
         launch: &Launch,
         ports: Option<(SocketAddr, SocketAddr)>,
     ) -> Result<Ringlb, LaunchError> {
+        let (proxy, admin) = match ports {
+            Some(p) => p,
+            None => two_free_ports(launch.ip)
+                .map_err(|e| LaunchError::Io("find free ports".into(), e))?,
+        };
+        let mut lb = Self::spawn(launch, proxy, admin, &[])?;
+        lb.wait_ready(launch)?;
+        Ok(lb)
+    }
+
+    /// Starts ringlb in a folder of its own, without waiting for it.
+    fn spawn(
+        launch: &Launch,
+        proxy: SocketAddr,
+        admin: SocketAddr,
+        extra_args: &[&str],
+    ) -> Result<Ringlb, LaunchError> {
         let io = |what: &str| {
             let what = what.to_string();
             move |e| LaunchError::Io(what, e)
@@ -156,10 +176,6 @@ impl Ringlb {
         std::fs::write(&config, &launch.config).map_err(io("write the config"))?;
         let log = File::create(dir.path().join("ringlb.log")).map_err(io("create the log"))?;
         let log2 = log.try_clone().map_err(io("duplicate the log"))?;
-        let (proxy, admin) = match ports {
-            Some(p) => p,
-            None => two_free_ports(launch.ip).map_err(io("find free ports"))?,
-        };
         let mut cmd = Command::new(&launch.binary);
         cmd.arg("-c")
             .arg(&config)
@@ -167,6 +183,7 @@ impl Ringlb {
             .arg(proxy.to_string())
             .arg("--admin-listen")
             .arg(admin.to_string())
+            .args(extra_args)
             .current_dir(dir.path())
             .env("RUST_LOG", "info")
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -184,14 +201,49 @@ impl Ringlb {
         let child = cmd
             .spawn()
             .map_err(io(&format!("start {}", launch.binary.display())))?;
-        let mut lb = Ringlb {
+        Ok(Ringlb {
             child: Some(child),
             proxy,
             admin,
             dir,
-        };
-        lb.wait_ready(launch)?;
-        Ok(lb)
+        })
+    }
+
+    /// Pingora's graceful upgrade, as an operator runs it: starts
+    /// `ringlb -u` with `launch` (whose config must name the same
+    /// `upgrade_sock` as this one's) on this one's addresses, sends this
+    /// one SIGQUIT, and returns the new process once it logged that its
+    /// replicas are ready (both serve the same ports for a while, so an
+    /// HTTP answer would not say which). This process then exits by itself;
+    /// [`Ringlb::wait_exit`] waits for that.
+    pub fn upgrade(&mut self, launch: &Launch) -> Result<Ringlb, LaunchError> {
+        let mut next = Self::spawn(launch, self.proxy, self.admin, &["-u"])?;
+        crate::signal(self.pid(), libc::SIGQUIT);
+        let deadline = Instant::now() + launch.ready_within;
+        loop {
+            if let Some(status) = next.exit_status() {
+                return Err(LaunchError::Exited {
+                    status: status.to_string(),
+                    log: next.log(),
+                });
+            }
+            if next.log().contains(UPGRADED_READY) {
+                return Ok(next);
+            }
+            if Instant::now() > deadline {
+                return Err(LaunchError::NotReady {
+                    last: format!("no {UPGRADED_READY:?} in its log"),
+                    log: next.log(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits up to `limit` for ringlb to exit by itself (after an upgrade);
+    /// kills it after that.
+    pub fn wait_exit(&mut self, limit: Duration) -> Stopped {
+        self.stop(0, limit)
     }
 
     fn wait_ready(&mut self, launch: &Launch) -> Result<(), LaunchError> {

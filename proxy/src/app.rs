@@ -19,10 +19,14 @@ use crate::provision::process::ProcessOptions;
 use crate::provision::{DockerProvisioner, ProcessProvisioner, Provisioner, StaticProvisioner};
 use crate::proxy::{AccessLog, RingProxy};
 use crate::ring::RingSpec;
+use crate::upgrade::Handover;
 
-/// Handles `main` keeps to clean up after the server stops.
+/// Handles `main` keeps: to hand over on SIGQUIT and to clean up after
+/// the server stops.
 pub struct Running {
     pub provisioner: Arc<dyn Provisioner>,
+    pub fleet: Arc<Fleet>,
+    pub handover: Arc<Handover>,
 }
 
 /// Builds the provisioner named in config.
@@ -102,6 +106,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         metrics.clone(),
     ));
     let (suspects_tx, suspects_rx) = mpsc::channel(64);
+    let handover = Arc::new(Handover::new());
     let access = AccessPolicy::new(
         settings.admin.token.clone(),
         settings.admin.access.allow_remote_changes,
@@ -122,6 +127,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
             settings.health.interval,
             exits,
             suspects_rx,
+            handover.clone(),
         ),
     );
 
@@ -132,6 +138,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         suspects_tx,
         metrics.clone(),
         access_log,
+        handover.clone(),
     );
     let c = &settings.clients;
     let deadlines = Deadlines {
@@ -144,7 +151,8 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         ConnGate::new(c.max_connections.unwrap_or(usize::MAX), c.max_per_client),
         deadlines,
     )
-    .counted_in(metrics.clone());
+    .counted_in(metrics.clone())
+    .handing_over(handover.clone());
     let mut proxy = Service::new("ringlb proxy".to_string(), proxy_app);
     proxy.add_tcp(&settings.listen.to_string());
 
@@ -159,7 +167,8 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         ),
         ConnGate::new(ADMIN_MAX_CONNECTIONS, None),
         deadlines,
-    );
+    )
+    .handing_over(handover.clone());
     let mut admin = Service::new("ringlb admin".to_string(), admin_app);
     admin.add_tcp(&settings.admin.listen.to_string());
     admin.threads = Some(1);
@@ -170,5 +179,9 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
     // Serve only once the initial replicas answered.
     proxy.add_dependency(&supervisor);
     admin.add_dependency(&supervisor);
-    Ok(Running { provisioner })
+    Ok(Running {
+        provisioner,
+        fleet,
+        handover,
+    })
 }

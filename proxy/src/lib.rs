@@ -22,3 +22,4 @@ pub mod metrics;
 pub mod provision;
 pub mod proxy;
 pub mod ring;
+pub mod upgrade;

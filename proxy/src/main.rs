@@ -67,6 +67,12 @@ fn main() -> ExitCode {
         println!("ringlb: {} is valid", path.display());
         return ExitCode::SUCCESS;
     }
+    if cli.pingora.daemon || conf.daemon {
+        // Daemonizing forks after ringlb's own threads (replica supervision,
+        // the Docker client) have started; they would not survive it.
+        eprintln!("ringlb: daemon mode is not supported; run ringlb under a service manager (systemd, Docker) instead");
+        return ExitCode::from(2);
+    }
     let nofile = ringlb::limits::raise_nofile();
     if settings.clients.max_connections.is_none() {
         let budget = ringlb::clients::connection_budget(nofile.unwrap_or(1024));
@@ -74,12 +80,38 @@ fn main() -> ExitCode {
         settings.clients.max_connections = Some(budget);
     }
 
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let handover_file = ringlb::upgrade::handover_file(&conf.upgrade_sock);
+    let pid_file = ringlb::upgrade::pid_file(&conf.upgrade_sock);
+    let upgrading = cli.pingora.upgrade;
+    // Pingora reads `-u` from the options; the config was loaded above.
+    let mut opt = cli.pingora;
+    opt.conf = None;
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    // With -u: blocks until the running process sends its sockets.
     server.bootstrap();
+    if let Err(e) = ringlb::upgrade::write_pid(&pid_file) {
+        log::warn!("cannot write {}: {e}", pid_file.display());
+    }
+    if upgrading {
+        match ringlb::upgrade::read_names(&handover_file) {
+            Ok((pid, names)) => {
+                log::info!(
+                    "upgrade: taking over {} replica(s) from process {pid}: {}",
+                    names.len(),
+                    names.join(", ")
+                );
+                settings.replicas.initial = names;
+            }
+            Err(e) => log::warn!(
+                "upgrade: no replica names from the old process ({e}); starting the configured ones"
+            ),
+        }
+    }
     let running = match ringlb::app::install(&mut server, &settings) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ringlb: {e}");
+            ringlb::upgrade::remove_pid(&pid_file);
             return ExitCode::FAILURE;
         }
     };
@@ -88,8 +120,20 @@ fn main() -> ExitCode {
         settings.listen,
         settings.admin.listen
     );
-    server.run(RunArgs::default());
-    log::info!("stopping replicas");
+    server.run(RunArgs {
+        shutdown_signal: Box::new(ringlb::upgrade::UpgradeSignal {
+            fleet: running.fleet.clone(),
+            handover: running.handover.clone(),
+            file: handover_file,
+        }),
+    });
+    if running.handover.in_progress() {
+        log::info!("upgrade: done, the new process serves");
+    } else {
+        log::info!("stopping replicas");
+    }
+    // After a handover of containers this stops nothing.
     running.provisioner.stop_all_blocking();
+    ringlb::upgrade::remove_pid(&pid_file);
     ExitCode::SUCCESS
 }

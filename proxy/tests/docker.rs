@@ -25,6 +25,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -494,13 +495,23 @@ fn killed_container_is_replaced_and_serves_its_keys_again() {
     assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
 }
 
+/// Replica name -> container id of the test's running containers.
+fn container_ids(fx: &Fixture) -> BTreeMap<String, String> {
+    fx.containers()
+        .into_iter()
+        .filter(|c| c.2)
+        .map(|c| (c.0, c.1))
+        .collect()
+}
+
 #[test]
-fn stale_containers_of_a_crashed_run_are_removed_at_start() {
+fn containers_left_by_a_crashed_run_are_adopted_inside_the_desired_set() {
     let fx = Fixture::new("stale");
     // What a `kill -9`ed ringlb leaves: containers with its owner label,
-    // one of them under a name the new run wants.
-    let mut stale = Vec::new();
-    for name in ["Server1", "old7"] {
+    // one running under a name the new run wants, one under a name it does
+    // not want, one that is not running.
+    let mut left = BTreeMap::new();
+    for (name, start) in [("Server1", true), ("old7", true), ("Server9", false)] {
         let created = engine_json(
             "POST",
             &format!("/containers/create?name={}{name}", fx.prefix),
@@ -512,18 +523,128 @@ fn stale_containers_of_a_crashed_run_are_removed_at_start() {
             })),
         );
         let id = created["Id"].as_str().expect("id").to_string();
-        engine_json("POST", &format!("/containers/{id}/start"), None);
-        stale.push(id);
+        if start {
+            engine_json("POST", &format!("/containers/{id}/start"), None);
+        }
+        left.insert(name, id);
     }
 
     let mut lb = Ringlb::start(&fx.config(&["Server1", "Server2"], ""));
-    let now = fx.containers();
-    assert_eq!(
-        now.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),
-        ["Server1", "Server2"]
-    );
-    assert!(now.iter().all(|c| !stale.contains(&c.1) && c.2), "{now:?}");
+    let now = container_ids(&fx);
+    assert_eq!(now.keys().collect::<Vec<_>>(), ["Server1", "Server2"]);
+    assert_eq!(now["Server1"], left["Server1"], "Server1 was not adopted");
+    assert!(!left.values().any(|id| *id == now["Server2"]));
+    // Nothing else is left: not the unwanted one, not the stopped one.
+    assert_eq!(fx.containers().len(), 2, "{:?}", fx.containers());
+    assert!(lb.log().contains("replica Server1 adopted"), "{}", lb.log());
+    // The adopted replica serves.
+    let id = id_routed_to(&lb, "Server1");
+    assert_eq!(lb.home(id).0, 200);
     lb.stop(libc::SIGTERM);
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}
+
+#[test]
+fn after_kill_9_the_next_start_keeps_the_healthy_containers() {
+    let fx = Fixture::new("kill9");
+    let section = fx.config(&["Server1", "Server2", "Server3"], "");
+    let mut lb = Ringlb::start(&section);
+    // Outside the configured set: the next start removes it.
+    let (status, body) = lb.change(
+        reqwest::Method::POST,
+        "/add",
+        r#"{"n": 1, "hostnames": ["Server4"]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let before = container_ids(&fx);
+    assert_eq!(before.len(), 4);
+    let ids: Vec<u64> = (300_000..300_200).collect();
+    lb.stop_within(libc::SIGKILL, Duration::from_secs(10));
+    // ringlb is gone, its containers are not.
+    assert_eq!(container_ids(&fx), before);
+    // And one of them dies meanwhile.
+    engine_json(
+        "POST",
+        &format!("/containers/{}/kill?signal=SIGKILL", before["Server2"]),
+        None,
+    );
+
+    let mut lb = Ringlb::start(&section);
+    let after = container_ids(&fx);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        ["Server1", "Server2", "Server3"]
+    );
+    assert_eq!(after["Server1"], before["Server1"], "Server1 not adopted");
+    assert_eq!(after["Server3"], before["Server3"], "Server3 not adopted");
+    assert_ne!(
+        after["Server2"], before["Server2"],
+        "the dead Server2 was kept"
+    );
+    assert!(
+        !fx.containers().iter().any(|c| c.1 == before["Server4"]),
+        "Server4 (not in the desired set) was not removed"
+    );
+    for id in ids {
+        assert_eq!(lb.home(id).0, 200);
+    }
+    lb.stop(libc::SIGTERM);
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}
+
+#[test]
+fn upgrade_under_load_adopts_the_running_containers() {
+    let fx = Fixture::new("upgrade");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pingora = format!("upgrade_sock: {}/upgrade.sock", dir.path().display());
+    let section = fx.config(&["Server1", "Server2", "Server3"], "");
+    let mut old = Ringlb::start_with(&section, &pingora);
+    let before = container_ids(&fx);
+    assert_eq!(before.len(), 3);
+    let ids: Vec<u64> = (400_000..400_200).collect();
+    let owners: Vec<String> = ids.iter().map(|&id| old.owner(id)).collect();
+
+    let url = old.url("/home");
+    let load = std::thread::spawn(move || common::load::run(url, 300, Duration::from_secs(10)));
+    wait_for("load to reach ringlb", Duration::from_secs(10), || {
+        let served: f64 = common::scrape::samples(&old.metrics(), "ringlb_requests_total")
+            .iter()
+            .map(|s| s.value)
+            .sum();
+        (served >= 200.0 + ids.len() as f64).then_some(())
+    });
+    let mut new = old.upgrade_to(&section, &pingora);
+    let stopped = old.inner.wait_exit(Duration::from_secs(30));
+    assert!(
+        stopped.by_itself && stopped.status.is_some_and(|s| s.success()),
+        "{stopped:?}\n{}",
+        old.log()
+    );
+    let samples = load.join().expect("load thread");
+    let failed: Vec<_> = samples.iter().filter(|s| s.status != 200).collect();
+    eprintln!(
+        "{} requests during the upgrade, {} failed",
+        samples.len(),
+        failed.len()
+    );
+    assert!(samples.len() > 1_500, "only {} requests", samples.len());
+    assert!(
+        failed.is_empty(),
+        "failed requests: {:?}",
+        &failed[..failed.len().min(5)]
+    );
+    // The same containers, not new ones; the same ring.
+    assert_eq!(container_ids(&fx), before);
+    assert_eq!(
+        ids.iter().map(|&id| new.owner(id)).collect::<Vec<_>>(),
+        owners
+    );
+    assert!(
+        old.log().contains("handed over to the new ringlb process"),
+        "{}",
+        old.log()
+    );
+    new.stop(libc::SIGTERM);
     assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
 }
 

@@ -25,7 +25,7 @@ pub use json::{to_python_json, Reply};
 pub use request::{parse_change, ChangeRequest};
 pub use service::{caller_of, AdminService, HeaderLimits};
 
-use crate::fleet::{Fleet, ReplicaView};
+use crate::fleet::{ChangeError, Fleet, Refusal, ReplicaView};
 use crate::metrics::{Listener, Metrics};
 
 /// Paths the admin API answers (on both ports; `/metrics` is the admin
@@ -200,11 +200,22 @@ impl AdminApi {
                 };
                 match result {
                     Ok(names) => listing(names),
-                    Err(e) => Reply::failure(e.status, e.message),
+                    Err(e) => refused_change(&e),
                 }
             }
         }
     }
+}
+
+/// The HTTP answer to a change the fleet refused.
+fn refused_change(e: &ChangeError) -> Reply {
+    let status = match e.refusal() {
+        Refusal::Invalid => 400,
+        Refusal::Conflict => 409,
+        Refusal::NotFound => 404,
+        Refusal::Unavailable => 503,
+    };
+    Reply::failure(status, format!("<Error> {e}"))
 }
 
 /// The HTTP answer to a refused change.

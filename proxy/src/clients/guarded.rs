@@ -36,6 +36,7 @@ use pingora_http::ResponseHeader;
 
 use super::gate::{ConnGate, Refusal};
 use crate::metrics::Metrics;
+use crate::upgrade::Handover;
 
 /// Refusals answered at once; beyond this many in progress, a refused
 /// connection is closed without an answer (a flood must not pile up tasks).
@@ -82,6 +83,8 @@ pub struct Guarded<A> {
     born: Instant,
     /// Where open connections are counted (the proxy listener's).
     metrics: Option<Arc<Metrics>>,
+    /// Set while this process hands over to an upgraded one.
+    handover: Option<Arc<Handover>>,
 }
 
 impl<A> Guarded<A> {
@@ -99,12 +102,24 @@ impl<A> Guarded<A> {
             name,
             born: Instant::now(),
             metrics: None,
+            handover: None,
         }
     }
 
     /// Counts this listener's open connections in `metrics`.
     pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Guarded<A> {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Reads `handover`: while it is in progress a new connection's first
+    /// request is awaited here before Pingora reads it. Pingora drops a
+    /// connection that has not sent its request when it shuts down
+    /// (`pingora-proxy` `handle_new_request`, "service shutting down"), so a
+    /// client that connected just before the old process stops accepting
+    /// would otherwise lose its request.
+    pub fn handing_over(mut self, handover: Arc<Handover>) -> Guarded<A> {
+        self.handover = Some(handover);
         self
     }
 
@@ -181,6 +196,15 @@ where
             }
         };
         let _open = self.metrics.as_ref().map(|m| m.connection_opened());
+        let mut stream = stream;
+        if self.handover.as_ref().is_some_and(|h| h.in_progress()) {
+            // The first byte, put back for Pingora to read.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(self.deadlines.header, stream.try_peek(&mut first)).await {
+                Ok(Ok(_)) => {}
+                _ => return None,
+            }
+        }
         let mut session = ServerSession::new_http1(stream);
         let mut first = true;
         loop {

@@ -13,21 +13,7 @@ use rand::seq::IndexedRandom;
 use tokio::task::JoinSet;
 
 use super::drain::Leaving;
-use super::{names, Fleet, Replica, ReplicaState};
-
-/// A refused change: an HTTP status and the message for the JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeError {
-    pub status: u16,
-    pub message: String,
-}
-
-fn refuse(status: u16, message: impl Into<String>) -> ChangeError {
-    ChangeError {
-        status,
-        message: message.into(),
-    }
-}
+use super::{names, ChangeError, Fleet, Replica, ReplicaState};
 
 /// Duplicate names within one request.
 fn first_duplicate(hostnames: &[String]) -> Option<&str> {
@@ -41,18 +27,15 @@ fn first_duplicate(hostnames: &[String]) -> Option<&str> {
 /// The checks `/add` and `/rm` share, in the spec's order: the hostname
 /// list must fit in `n` (with the spec's message), `n` must be positive, and
 /// no hostname may be listed twice.
-fn check_request(n: u64, hostnames: &[String], too_many: &str) -> Result<(), ChangeError> {
+fn check_request(n: u64, hostnames: &[String], too_many: ChangeError) -> Result<(), ChangeError> {
     if hostnames.len() as u64 > n {
-        return Err(refuse(400, too_many));
+        return Err(too_many);
     }
     if n == 0 {
-        return Err(refuse(400, "<Error> n must be at least 1"));
+        return Err(ChangeError::ZeroCount);
     }
     if let Some(d) = first_duplicate(hostnames) {
-        return Err(refuse(
-            400,
-            format!("<Error> hostname {d:?} is listed twice"),
-        ));
+        return Err(ChangeError::ListedTwice(d.to_string()));
     }
     Ok(())
 }
@@ -65,11 +48,7 @@ impl Fleet {
     /// supervisor keeps probing and replacing meanwhile. The new names are
     /// reserved in `pending` so nothing else can take them.
     pub async fn add(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
-        check_request(
-            n,
-            &hostnames,
-            "<Error> Length of hostname list is more than newly added instances",
-        )?;
+        check_request(n, &hostnames, ChangeError::TooManyToAdd)?;
         let _serial = self.changes.lock().await;
         let new_names = {
             let mut state = self.state.lock().await;
@@ -99,8 +78,8 @@ impl Fleet {
 
         let mut state = self.state.lock().await;
         state.pending.retain(|p| !new_names.contains(p));
-        if failures.is_empty() && state.stopping {
-            failures.push("the load balancer is shutting down".to_string());
+        if let (true, Some(why)) = (failures.is_empty(), state.stopping) {
+            failures.push(why.to_string());
         }
         if !failures.is_empty() {
             drop(state);
@@ -108,13 +87,7 @@ impl Fleet {
                 self.provisioner.stop(&r.name, r.generation).await;
             }
             failures.sort();
-            return Err(refuse(
-                503,
-                format!(
-                    "<Error> could not start replicas, nothing was added: {}",
-                    failures.join("; ")
-                ),
-            ));
+            return Err(ChangeError::StartFailed(failures));
         }
         // Keep the order the caller asked for.
         started.sort_by_key(|r| new_names.iter().position(|n| *n == r.name));
@@ -134,55 +107,43 @@ impl Fleet {
         n: u64,
         hostnames: Vec<String>,
     ) -> Result<Vec<String>, ChangeError> {
-        if state.stopping {
-            return Err(refuse(503, "<Error> the load balancer is shutting down"));
+        if let Some(why) = state.stopping {
+            return Err(ChangeError::Stopping(why));
         }
         let now = state.replicas.len() as u64;
         let max = u64::from(self.options.max_replicas);
         if n > max.saturating_sub(now) {
-            return Err(refuse(
-                400,
-                format!(
-                    "<Error> cannot add {n} replicas: {now} exist and at most {max} are allowed"
-                ),
-            ));
+            return Err(ChangeError::OverMax { n, now, max });
         }
         let total = u128::from(now) + u128::from(n);
         if total * u128::from(self.spec.vnodes) > u128::from(self.spec.slots) {
-            return Err(refuse(
-                400,
-                format!(
-                    "<Error> ring capacity exceeded: {total} replicas x {} virtual nodes > {} slots",
-                    self.spec.vnodes, self.spec.slots
-                ),
-            ));
+            return Err(ChangeError::RingFull {
+                total,
+                vnodes: self.spec.vnodes,
+                slots: self.spec.slots,
+            });
         }
         for h in &hostnames {
-            self.provisioner.check_name(h).map_err(|m| refuse(400, m))?;
+            self.provisioner
+                .check_name(h)
+                .map_err(ChangeError::InvalidName)?;
         }
         let exists = |h: &str| {
             state.replicas.iter().any(|r| r.name == h) || state.pending.iter().any(|p| p == h)
         };
         if let Some(h) = hostnames.iter().find(|h| exists(h)) {
-            return Err(refuse(
-                409,
-                format!("<Error> hostname {h:?} already exists"),
-            ));
+            return Err(ChangeError::Exists(h.clone()));
         }
         if (hostnames.len() as u64) < n && !self.provisioner.generates_names() {
-            return Err(refuse(
-                400,
-                format!(
-                    "<Error> the {} provisioner cannot invent replicas: give a host:port for each of the {n}",
-                    self.provisioner.kind()
-                ),
-            ));
+            return Err(ChangeError::CannotInventNames {
+                kind: self.provisioner.kind(),
+                n,
+            });
         }
         let mut names = hostnames;
         while (names.len() as u64) < n {
             let taken = |s: &str| exists(s) || names.iter().any(|h| h == s);
-            let name = names::generate(&taken)
-                .ok_or_else(|| refuse(503, "<Error> could not generate a free hostname"))?;
+            let name = names::generate(&taken).ok_or(ChangeError::NoFreeName)?;
             names.push(name);
         }
         Ok(names)
@@ -193,29 +154,22 @@ impl Fleet {
     /// finished their requests in flight (at most the drain timeout) and
     /// are stopped.
     pub async fn remove(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
-        check_request(
-            n,
-            &hostnames,
-            "<Error> Length of hostname list is more than removable instances",
-        )?;
+        check_request(n, &hostnames, ChangeError::TooManyToRemove)?;
         let _serial = self.changes.lock().await;
         let (doomed, left) = {
             let mut state = self.state.lock().await;
-            if state.stopping {
-                return Err(refuse(503, "<Error> the load balancer is shutting down"));
+            if let Some(why) = state.stopping {
+                return Err(ChangeError::Stopping(why));
             }
             let now = state.replicas.len() as u64;
             if n > now {
-                return Err(refuse(
-                    400,
-                    format!("<Error> cannot remove {n} replicas: only {now} exist"),
-                ));
+                return Err(ChangeError::TooFew { n, now });
             }
             if let Some(h) = hostnames
                 .iter()
                 .find(|h| !state.replicas.iter().any(|r| &r.name == *h))
             {
-                return Err(refuse(404, format!("<Error> no replica named {h:?}")));
+                return Err(ChangeError::Unknown(h.to_string()));
             }
             let mut doomed = hostnames;
             let others: Vec<String> = state
@@ -246,8 +200,10 @@ impl Fleet {
         Ok(left)
     }
 
-    /// Starts the configured initial replicas. One that fails to start is
-    /// kept as down, so the supervisor keeps trying to start it.
+    /// Starts the initial replicas (the configured ones, or those an
+    /// upgraded process handed over), adopting what a previous run left
+    /// under their names. One that fails to start is kept as down, so the
+    /// supervisor keeps trying to start it.
     pub async fn start_initial(&self, initial: &[String]) {
         let mut jobs = JoinSet::new();
         for name in initial.iter().cloned() {
@@ -279,5 +235,8 @@ impl Fleet {
         }
         state.replicas.extend(ready);
         self.publish(&state.replicas);
+        drop(state);
+        // Only now: a leftover under a wanted name was adopted above.
+        self.provisioner.remove_unclaimed().await;
     }
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
-use super::{Fleet, Replica};
+use super::{Fleet, Replica, Stopping};
 use crate::inflight::InFlight;
 use crate::ring::Ring;
 
@@ -80,7 +80,7 @@ impl Fleet {
     pub async fn shut_down(&self) {
         let leaving: Vec<Leaving> = {
             let mut state = self.state.lock().await;
-            state.stopping = true;
+            state.stopping = Some(Stopping::Shutdown);
             let leaving = state.replicas.iter().map(Leaving::retire).collect();
             let empty = Ring::empty(self.spec.slots, self.spec.vnodes, self.spec.family.clone());
             self.ring.store(Arc::new(empty));

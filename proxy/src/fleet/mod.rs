@@ -10,6 +10,8 @@
 
 mod change;
 mod drain;
+mod error;
+mod handover;
 pub mod names;
 mod replica;
 mod supervise;
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use tokio::sync::Mutex;
 
-pub use change::ChangeError;
+pub use error::{ChangeError, Refusal, Stopping};
 pub use replica::{Replica, ReplicaState, ReplicaView};
 
 use crate::config::HealthSettings;
@@ -48,7 +50,9 @@ struct State {
     replicas: Vec<Replica>,
     /// Names an `/add` in progress has reserved (not yet admitted).
     pending: Vec<String>,
-    stopping: bool,
+    /// Set once, at shutdown or at an upgrade: no changes or replacements
+    /// from then on.
+    stopping: Option<Stopping>,
 }
 
 pub struct Fleet {
@@ -79,7 +83,7 @@ impl Fleet {
             state: Mutex::new(State {
                 replicas: Vec::new(),
                 pending: Vec::new(),
-                stopping: false,
+                stopping: None,
             }),
             changes: Mutex::new(()),
             roster: ArcSwap::from_pointee(Vec::new()),

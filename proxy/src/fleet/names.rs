@@ -11,7 +11,7 @@ pub const MAX_HOSTNAME: usize = 63;
 pub fn check_hostname(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_HOSTNAME {
         return Err(format!(
-            "<Error> invalid hostname {name:?}: must be 1 to {MAX_HOSTNAME} characters"
+            "invalid hostname {name:?}: must be 1 to {MAX_HOSTNAME} characters"
         ));
     }
     if let Some(c) = name
@@ -19,12 +19,12 @@ pub fn check_hostname(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
     {
         return Err(format!(
-            "<Error> invalid hostname {name:?}: character {c:?} is not allowed (an RFC 1123 label: letters, digits and '-')"
+            "invalid hostname {name:?}: character {c:?} is not allowed (an RFC 1123 label: letters, digits and '-')"
         ));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(format!(
-            "<Error> invalid hostname {name:?}: must start and end with a letter or digit (RFC 1123)"
+            "invalid hostname {name:?}: must start and end with a letter or digit (RFC 1123)"
         ));
     }
     Ok(())
@@ -33,7 +33,7 @@ pub fn check_hostname(name: &str) -> Result<(), String> {
 /// A static replica's hostname: `host:port`, where host is a hostname or an
 /// IP address.
 pub fn check_static_address(name: &str) -> Result<(), String> {
-    let bad = || format!("<Error> invalid static replica {name:?}: expected host:port");
+    let bad = || format!("invalid static replica {name:?}: expected host:port");
     if name.parse::<std::net::SocketAddr>().is_ok() {
         return Ok(());
     }

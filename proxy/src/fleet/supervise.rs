@@ -134,7 +134,7 @@ impl Fleet {
     pub async fn reconcile(self: &Arc<Self>) {
         let due: Vec<(Leaving, bool, u32)> = {
             let mut state = self.state.lock().await;
-            if state.stopping {
+            if state.stopping.is_some() {
                 return;
             }
             let now = Instant::now();
@@ -201,7 +201,7 @@ impl Fleet {
             r.name == old_name && r.generation == old_generation && r.state == ReplicaState::Down
         });
         match (slot, launched) {
-            (Some(i), Ok(mut fresh)) if !state.stopping => {
+            (Some(i), Ok(mut fresh)) if state.stopping.is_none() => {
                 fresh.restarts = restarts + 1;
                 self.joined(
                     &fresh,

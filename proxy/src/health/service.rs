@@ -8,7 +8,8 @@
 //! SIGTERM it stops all replacement, takes every replica out of the ring,
 //! waits for their requests in flight (at most `replicas.drain_timeout_ms`,
 //! and no longer than Pingora's grace period, which ends this service) and
-//! stops them; `main` stops whatever is left once Pingora is done.
+//! stops them; `main` stops whatever is left once Pingora is done. After
+//! SIGQUIT (an upgrade) it hands them over instead ([`crate::upgrade`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use crate::fleet::Fleet;
 use crate::provision::Exited;
+use crate::upgrade::Handover;
 
 /// Channels into the supervisor.
 pub struct Supervisor {
@@ -29,6 +31,9 @@ pub struct Supervisor {
     interval: Duration,
     exits: Mutex<Option<mpsc::UnboundedReceiver<Exited>>>,
     suspects: Mutex<Option<mpsc::Receiver<Arc<str>>>>,
+    /// Set on SIGQUIT: at the end, hand the replicas over, do not stop
+    /// them.
+    handover: Arc<Handover>,
 }
 
 impl Supervisor {
@@ -38,6 +43,7 @@ impl Supervisor {
         interval: Duration,
         exits: mpsc::UnboundedReceiver<Exited>,
         suspects: mpsc::Receiver<Arc<str>>,
+        handover: Arc<Handover>,
     ) -> Self {
         Supervisor {
             fleet,
@@ -45,6 +51,7 @@ impl Supervisor {
             interval,
             exits: Mutex::new(Some(exits)),
             suspects: Mutex::new(Some(suspects)),
+            handover,
         }
     }
 }
@@ -66,6 +73,7 @@ impl BackgroundService for Supervisor {
         };
         self.fleet.start_initial(&self.initial).await;
         ready.notify_ready();
+        log::info!("replicas ready: {}", self.fleet.names().join(", "));
 
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -88,8 +96,13 @@ impl BackgroundService for Supervisor {
                 }
             }
         }
-        log::info!("supervisor stopping: draining and stopping the replicas");
-        self.fleet.shut_down().await;
+        if self.handover.in_progress() {
+            log::info!("supervisor stopping: handing the replicas over");
+            self.fleet.hand_over().await;
+        } else {
+            log::info!("supervisor stopping: draining and stopping the replicas");
+            self.fleet.shut_down().await;
+        }
         log::info!("supervisor stopped");
     }
 }

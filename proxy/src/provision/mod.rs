@@ -43,7 +43,7 @@ pub trait Provisioner: Send + Sync {
     fn kind(&self) -> &'static str;
 
     /// Whether `name` is acceptable as a hostname for this provisioner
-    /// (an error message in the spec's `<Error> ...` style if not).
+    /// (why not, if not; the admin API adds the `<Error>` prefix).
     fn check_name(&self, name: &str) -> Result<(), String>;
 
     /// Whether `/add` may invent names (a static provisioner cannot: the
@@ -57,7 +57,9 @@ pub trait Provisioner: Send + Sync {
         Vec::new()
     }
 
-    /// Starts replica `name`. It may not answer requests yet.
+    /// Starts replica `name`, or takes over one a previous ringlb left
+    /// running under that name (an upgrade, a restart after a crash). It
+    /// may not answer requests yet.
     async fn start(&self, name: &str) -> Result<Started, String>;
 
     /// Stops replica `name` of `generation` (gracefully, then forcibly) and
@@ -65,6 +67,19 @@ pub trait Provisioner: Send + Sync {
     /// late stop can never take down its successor; stopping an unknown
     /// name or generation is a no-op.
     async fn stop(&self, name: &str, generation: u64);
+
+    /// After the initial replicas started: removes whatever a previous
+    /// ringlb left running that was not taken over (outside the desired
+    /// set). Nothing by default.
+    async fn remove_unclaimed(&self) {}
+
+    /// An upgrade is done: lets go of every replica without stopping it,
+    /// because the new process serves them; [`Provisioner::stop_all_blocking`]
+    /// stops nothing after it. False (the default) where replicas cannot
+    /// outlive this process and the new one started its own.
+    fn hand_over(&self) -> bool {
+        false
+    }
 
     /// Names of the replicas currently running, sorted.
     fn running(&self) -> Vec<String>;

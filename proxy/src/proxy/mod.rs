@@ -39,6 +39,7 @@ use crate::clients::{self, ClientSettings, HeaderSeen};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
 use crate::metrics::{Listener, Metrics, Retry};
+use crate::upgrade::Handover;
 
 pub use access_log::AccessLog;
 pub use ctx::RequestCtx;
@@ -55,6 +56,8 @@ pub struct RingProxy {
     clients: ClientSettings,
     metrics: Arc<Metrics>,
     access_log: Option<AccessLog>,
+    /// Set while this process hands over to an upgraded one.
+    handover: Arc<Handover>,
 }
 
 impl RingProxy {
@@ -67,6 +70,7 @@ impl RingProxy {
         suspects: mpsc::Sender<Arc<str>>,
         metrics: Arc<Metrics>,
         access_log: Option<AccessLog>,
+        handover: Arc<Handover>,
     ) -> Self {
         RingProxy {
             ring,
@@ -78,6 +82,7 @@ impl RingProxy {
             clients: settings.clients.clone(),
             metrics,
             access_log,
+            handover,
         }
     }
 
@@ -146,6 +151,11 @@ impl ProxyHttp for RingProxy {
         downstream.set_write_timeout(Some(c.body_timeout));
         if c.pipelining {
             downstream.set_pipelining_enabled(true);
+        }
+        if self.handover.in_progress() {
+            // On the way out: the client's next request should open a
+            // connection, which the new process may accept.
+            session.set_keepalive(None);
         }
         if let Some(why) =
             clients::header_too_large(session.as_downstream(), c.max_headers, c.max_header_bytes)

@@ -189,6 +189,23 @@ impl Ringlb {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// Pingora's graceful upgrade to a ringlb started with `ringlb_section`
+    /// and `pingora` (which must name the same `upgrade_sock`); see
+    /// [`ringlb_harness::Ringlb::upgrade`]. This one exits by itself after.
+    pub fn upgrade_to(&mut self, ringlb_section: &str, pingora: &str) -> Ringlb {
+        let launch = Launch::new(bin("ringlb"), config(ringlb_section, pingora));
+        let inner = self
+            .inner
+            .upgrade(&launch)
+            .unwrap_or_else(|e| panic!("upgrade: {e}\n--- the old process's log:\n{}", self.log()));
+        Ringlb {
+            port: inner.proxy.port(),
+            admin_port: inner.admin.port(),
+            inner,
+            http: self.http.clone(),
+        }
+    }
+
     /// Sends `sig` and waits up to `limit`; see [`ringlb_harness::Ringlb::stop`].
     pub fn stop_within(&mut self, sig: i32, limit: Duration) -> Stopped {
         self.inner.stop(sig, limit)

@@ -6,8 +6,14 @@
 //! alias `<name>`; ringlb reaches it by its IP on that network (taken from
 //! inspect), so the request path needs no DNS. Every container carries the
 //! label `ringlb.owner=<owner>`: that is how ringlb finds what it made, to
-//! report exits (Engine events), to stop everything at shutdown, and to
-//! remove what a crashed previous run left behind (at start-up).
+//! report exits (Engine events) and to stop everything at shutdown.
+//!
+//! Containers outlive ringlb when it is upgraded (they are handed over) or
+//! killed. At start-up ringlb therefore surveys what carries its label: a
+//! running container is adopted, not replaced, when the fleet asks for its
+//! name (same container, same address, no restart); whatever is not
+//! running, and what the fleet did not ask for once the initial replicas
+//! are up, is removed.
 //!
 //! All Engine calls run on one dedicated thread with its own small tokio
 //! runtime, which also follows the event stream: the provisioner works the
@@ -52,7 +58,7 @@ pub fn check_container_name(prefix: &str, name: &str) -> Result<(), String> {
     let full = format!("{prefix}{name}");
     if full.len() < 2 || !full.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(format!(
-            "<Error> invalid hostname {name:?}: container name {full:?} must start with a letter or digit and have at least 2 characters"
+            "invalid hostname {name:?}: container name {full:?} must start with a letter or digit and have at least 2 characters"
         ));
     }
     Ok(())
@@ -74,8 +80,14 @@ struct Shared {
     settings: DockerSettings,
     tracked: Mutex<HashMap<String, Tracked>>,
     exits: mpsc::UnboundedSender<Exited>,
-    /// Set by `stop_all_blocking`: no new containers after it.
+    /// Set by `stop_all_blocking` and `hand_over`: no new containers after
+    /// it.
     closed: AtomicBool,
+    /// Running containers found at start-up, by replica name, not yet
+    /// adopted.
+    found: Mutex<HashMap<String, String>>,
+    /// The replicas belong to a new ringlb process now: stop nothing.
+    handed_over: AtomicBool,
 }
 
 impl Shared {
@@ -100,6 +112,90 @@ impl Shared {
         }
     }
 
+    fn found(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.found.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What a previous ringlb left: running containers with a valid name
+    /// are kept for adoption, the rest is removed.
+    async fn survey(&self) {
+        let listed = match self.engine.list(&self.settings.owner).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                log::error!("cannot list containers left by a previous run: {e}");
+                return;
+            }
+        };
+        for c in listed {
+            let valid = check_container_name(&self.settings.name_prefix, &c.name).is_ok();
+            if c.running && valid && !self.found().contains_key(&c.name) {
+                log::info!(
+                    "found running replica {} (container {}) from a previous run",
+                    c.name,
+                    short(&c.id)
+                );
+                self.found().insert(c.name, c.id);
+            } else {
+                log::warn!(
+                    "removing container {} ({}) left by a previous run: {}",
+                    c.name,
+                    short(&c.id),
+                    if c.running {
+                        "not a replica name"
+                    } else {
+                        "not running"
+                    }
+                );
+                if let Err(e) = self.engine.remove(&c.id).await {
+                    log::error!("{e}");
+                }
+            }
+        }
+    }
+
+    /// Takes over a running container found at start-up.
+    async fn adopt(&self, name: &str, id: String, generation: u64) -> Result<Started, String> {
+        {
+            let mut tracked = self.tracked();
+            if self.closed.load(Ordering::SeqCst) || tracked.contains_key(name) {
+                return Err(format!(
+                    "replica {name} is already running or ringlb is stopping"
+                ));
+            }
+            tracked.insert(
+                name.to_string(),
+                Tracked {
+                    id: id.clone(),
+                    generation,
+                    started: true,
+                    exited: false,
+                },
+            );
+        }
+        match self.engine.address(&id, &self.settings).await {
+            Ok(addr) => {
+                log::info!("replica {name} adopted: container {} on {addr}", short(&id));
+                Ok(Started { addr, generation })
+            }
+            Err(e) => {
+                self.untrack(name, &id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes the containers found at start-up that nobody adopted.
+    async fn remove_unclaimed(&self, grace: Duration) {
+        let left: Vec<(String, String)> = self.found().drain().collect();
+        for (name, id) in left {
+            log::warn!(
+                "removing replica {name} (container {}): not in the desired set",
+                short(&id)
+            );
+            self.engine.retire(&id, grace).await;
+        }
+    }
+
     async fn start(
         &self,
         name: String,
@@ -109,6 +205,19 @@ impl Shared {
         let s = &self.settings;
         if self.tracked().contains_key(&name) {
             return Err(format!("replica {name} is already running"));
+        }
+        let found = self.found().remove(&name);
+        if let Some(id) = found {
+            match self.adopt(&name, id.clone(), generation).await {
+                Ok(started) => return Ok(started),
+                Err(e) => {
+                    log::warn!(
+                        "replica {name}: cannot adopt container {}: {e}; replacing it",
+                        short(&id)
+                    );
+                    self.engine.retire(&id, Duration::ZERO).await;
+                }
+            }
         }
         let id = match self.engine.create(s, &name, generation, limit).await {
             Ok(id) => id,
@@ -215,6 +324,9 @@ impl Shared {
     /// label (a start that raced the shutdown, a stale container).
     async fn stop_all(&self, grace: Duration) {
         self.closed.store(true, Ordering::SeqCst);
+        if self.handed_over.load(Ordering::SeqCst) {
+            return;
+        }
         let ids: Vec<String> = self.tracked().drain().map(|(_, t)| t.id).collect();
         let mut stops = tokio::task::JoinSet::new();
         for id in ids {
@@ -257,8 +369,8 @@ pub struct DockerProvisioner {
 }
 
 impl DockerProvisioner {
-    /// Checks the Engine, network and image, removes containers a previous
-    /// run left behind, and starts the Engine thread. Blocks until done;
+    /// Checks the Engine, network and image, surveys the containers a
+    /// previous run left behind, and starts the Engine thread. Blocks until done;
     /// call it before serving.
     pub fn new(
         options: DockerOptions,
@@ -270,6 +382,8 @@ impl DockerProvisioner {
             tracked: Mutex::new(HashMap::new()),
             exits,
             closed: AtomicBool::new(false),
+            found: Mutex::new(HashMap::new()),
+            handed_over: AtomicBool::new(false),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -287,7 +401,7 @@ impl DockerProvisioner {
                     let checked = s.engine.check(&s.settings).await;
                     let ok = checked.is_ok();
                     if ok {
-                        s.remove_owned("stale").await;
+                        s.survey().await;
                     }
                     let _ = ready_tx.send(checked);
                     if ok {
@@ -349,6 +463,23 @@ impl Provisioner for DockerProvisioner {
             .runtime
             .spawn(async move { shared.stop(&name, generation, grace).await })
             .await;
+    }
+
+    async fn remove_unclaimed(&self) {
+        let shared = self.shared.clone();
+        let grace = self.options.stop_timeout;
+        let _ = self
+            .runtime
+            .spawn(async move { shared.remove_unclaimed(grace).await })
+            .await;
+    }
+
+    fn hand_over(&self) -> bool {
+        let s = &self.shared;
+        s.handed_over.store(true, Ordering::SeqCst);
+        s.closed.store(true, Ordering::SeqCst);
+        s.tracked().clear();
+        true
     }
 
     fn running(&self) -> Vec<String> {
