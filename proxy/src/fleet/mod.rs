@@ -158,7 +158,7 @@ impl Fleet {
     ) -> Result<Replica, (String, String)> {
         let started = match provisioner.start(&name).await {
             Ok(s) => s,
-            Err(e) => return Err((name, e)),
+            Err(e) => return Err((name, e.to_string())),
         };
         match wait_ready(started.addr, timeout, probe_timeout).await {
             Ok(()) => Ok(Replica::new(name, started.addr, started.generation)),

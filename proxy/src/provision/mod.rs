@@ -8,6 +8,7 @@
 //! (the first heartbeat) and health are the fleet's business.
 
 pub mod docker;
+mod error;
 pub mod process;
 mod statics;
 
@@ -16,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use async_trait::async_trait;
 
 pub use docker::DockerProvisioner;
+pub use error::StartError;
 pub use process::ProcessProvisioner;
 pub use statics::StaticProvisioner;
 
@@ -60,7 +62,7 @@ pub trait Provisioner: Send + Sync {
     /// Starts replica `name`, or takes over one a previous ringlb left
     /// running under that name (an upgrade, a restart after a crash). It
     /// may not answer requests yet.
-    async fn start(&self, name: &str) -> Result<Started, String>;
+    async fn start(&self, name: &str) -> Result<Started, StartError>;
 
     /// Stops replica `name` of `generation` (gracefully, then forcibly) and
     /// waits for it. A newer replica under the same name is left alone, so a

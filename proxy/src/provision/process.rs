@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Exited, Provisioner, Started};
+use super::{Exited, Provisioner, StartError, Started};
 use crate::fleet::names::check_hostname;
 
 /// How to run replicas.
@@ -40,7 +40,7 @@ pub struct ProcessOptions {
 enum Request {
     Start {
         name: String,
-        reply: oneshot::Sender<Result<Started, String>>,
+        reply: oneshot::Sender<Result<Started, StartError>>,
     },
     Stop {
         name: String,
@@ -107,16 +107,15 @@ impl Provisioner for ProcessProvisioner {
         true
     }
 
-    async fn start(&self, name: &str) -> Result<Started, String> {
+    async fn start(&self, name: &str) -> Result<Started, StartError> {
         let (reply, rx) = oneshot::channel();
         self.requests
             .send(Request::Start {
                 name: name.to_string(),
                 reply,
             })
-            .map_err(|_| "replica supervisor has stopped".to_string())?;
-        rx.await
-            .map_err(|_| "replica supervisor has stopped".to_string())?
+            .map_err(|_| StartError::SupervisorGone)?;
+        rx.await.map_err(|_| StartError::SupervisorGone)?
     }
 
     async fn stop(&self, name: &str, generation: u64) {
@@ -176,7 +175,7 @@ async fn supervise(
             request = requests.recv() => match request {
                 Some(Request::Start { name, reply }) => {
                     if children.contains_key(&name) {
-                        let _ = reply.send(Err(format!("replica {name} is already running")));
+                        let _ = reply.send(Err(StartError::AlreadyRunning(name)));
                         continue;
                     }
                     generation += 1;
@@ -199,7 +198,7 @@ async fn supervise(
                             ));
                         }
                         Err(e) => {
-                            let _ = reply.send(Err(format!("cannot start {}: {e}", options.binary.display())));
+                            let _ = reply.send(Err(StartError::Spawn { binary: options.binary.clone(), source: e }));
                         }
                     }
                 }
@@ -285,7 +284,7 @@ async fn watch(
     generation: u64,
     start_timeout: Duration,
     stop_timeout: Duration,
-    reply: oneshot::Sender<Result<Started, String>>,
+    reply: oneshot::Sender<Result<Started, StartError>>,
     mut stop: oneshot::Receiver<oneshot::Sender<()>>,
     exits: mpsc::UnboundedSender<Exited>,
     gone: mpsc::UnboundedSender<(String, u64)>,
@@ -314,7 +313,10 @@ async fn watch(
             let _ = child.start_kill();
             let _ = child.wait().await;
             let _ = gone.send((name.clone(), generation));
-            let _ = reply.send(Err(format!("replica {name} {e}")));
+            let _ = reply.send(Err(StartError::NoAnnouncement {
+                name: name.clone(),
+                why: e,
+            }));
             return;
         }
     }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Provisioner, Started};
+use super::{Provisioner, StartError, Started};
 use crate::fleet::names::check_static_address;
 
 #[derive(Default)]
@@ -40,12 +40,15 @@ impl Provisioner for StaticProvisioner {
         false
     }
 
-    async fn start(&self, name: &str) -> Result<Started, String> {
+    async fn start(&self, name: &str) -> Result<Started, StartError> {
         let addr = tokio::net::lookup_host(name)
             .await
-            .map_err(|e| format!("cannot resolve {name}: {e}"))?
+            .map_err(|source| StartError::Resolve {
+                name: name.to_string(),
+                source,
+            })?
             .next()
-            .ok_or_else(|| format!("{name} resolves to no address"))?;
+            .ok_or_else(|| StartError::NoAddress(name.to_string()))?;
         self.registered
             .lock()
             .unwrap_or_else(|p| p.into_inner())

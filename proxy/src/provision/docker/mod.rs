@@ -36,7 +36,7 @@ use http::StatusCode;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Exited, Provisioner, Started};
+use super::{Exited, Provisioner, StartError, Started};
 use crate::config::DockerSettings;
 use crate::fleet::names::check_hostname;
 use api::Engine;
@@ -154,13 +154,14 @@ impl Shared {
     }
 
     /// Takes over a running container found at start-up.
-    async fn adopt(&self, name: &str, id: String, generation: u64) -> Result<Started, String> {
+    async fn adopt(&self, name: &str, id: String, generation: u64) -> Result<Started, StartError> {
         {
             let mut tracked = self.tracked();
-            if self.closed.load(Ordering::SeqCst) || tracked.contains_key(name) {
-                return Err(format!(
-                    "replica {name} is already running or ringlb is stopping"
-                ));
+            if self.closed.load(Ordering::SeqCst) {
+                return Err(StartError::Closed(name.to_string()));
+            }
+            if tracked.contains_key(name) {
+                return Err(StartError::AlreadyRunning(name.to_string()));
             }
             tracked.insert(
                 name.to_string(),
@@ -177,9 +178,12 @@ impl Shared {
                 log::info!("replica {name} adopted: container {} on {addr}", short(&id));
                 Ok(Started { addr, generation })
             }
-            Err(e) => {
+            Err(why) => {
                 self.untrack(name, &id);
-                Err(e)
+                Err(StartError::Engine {
+                    name: name.to_string(),
+                    why,
+                })
             }
         }
     }
@@ -201,11 +205,15 @@ impl Shared {
         name: String,
         generation: u64,
         limit: Duration,
-    ) -> Result<Started, String> {
+    ) -> Result<Started, StartError> {
         let s = &self.settings;
         if self.tracked().contains_key(&name) {
-            return Err(format!("replica {name} is already running"));
+            return Err(StartError::AlreadyRunning(name));
         }
+        let engine_failed = |why: String| StartError::Engine {
+            name: name.clone(),
+            why,
+        };
         let found = self.found().remove(&name);
         if let Some(id) = found {
             match self.adopt(&name, id.clone(), generation).await {
@@ -226,9 +234,9 @@ impl Shared {
                 self.engine
                     .create(s, &name, generation, limit)
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| engine_failed(e.to_string()))?
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(engine_failed(e.to_string())),
         };
         let admitted = {
             let mut tracked = self.tracked();
@@ -248,9 +256,11 @@ impl Shared {
         };
         if !admitted {
             let _ = self.engine.remove(&id).await;
-            return Err(format!(
-                "replica {name} is already running or ringlb is stopping"
-            ));
+            return Err(if self.closed.load(Ordering::SeqCst) {
+                StartError::Closed(name)
+            } else {
+                StartError::AlreadyRunning(name)
+            });
         }
         let started = match self.engine.start(&id, limit).await {
             Ok(()) => {
@@ -269,28 +279,25 @@ impl Shared {
             Err(e) => {
                 self.untrack(&name, &id);
                 self.engine.retire(&id, Duration::ZERO).await;
-                Err(format!("replica {name}: {e}"))
+                Err(engine_failed(e))
             }
         }
     }
 
     /// A container already has our name: remove it if it is ours (a stale
     /// one), refuse if it belongs to someone else.
-    async fn clear_name(&self, name: &str) -> Result<(), String> {
+    async fn clear_name(&self, name: &str) -> Result<(), StartError> {
         let full = format!("{}{name}", self.settings.name_prefix);
-        match self
-            .engine
-            .owner_of(&full)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        let engine_failed = |e: api::EngineError| StartError::Engine {
+            name: name.to_string(),
+            why: e.to_string(),
+        };
+        match self.engine.owner_of(&full).await.map_err(engine_failed)? {
             Some((id, owner)) if owner == self.settings.owner => {
                 log::warn!("removing stale container {full} ({})", short(&id));
-                self.engine.remove(&id).await.map_err(|e| e.to_string())
+                self.engine.remove(&id).await.map_err(engine_failed)
             }
-            Some(_) => Err(format!(
-                "container name {full:?} is taken by a container ringlb did not create"
-            )),
+            Some(_) => Err(StartError::NameTaken(full)),
             None => Ok(()),
         }
     }
@@ -444,15 +451,21 @@ impl Provisioner for DockerProvisioner {
         self.gateways.clone()
     }
 
-    async fn start(&self, name: &str) -> Result<Started, String> {
+    async fn start(&self, name: &str) -> Result<Started, StartError> {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = self.shared.clone();
         let name = name.to_string();
         let limit = self.options.start_timeout.max(Duration::from_secs(10));
         self.runtime
-            .spawn(async move { shared.start(name, generation, limit).await })
+            .spawn({
+                let name = name.clone();
+                async move { shared.start(name, generation, limit).await }
+            })
             .await
-            .map_err(|e| format!("docker thread: {e}"))?
+            .map_err(|e| StartError::Engine {
+                name,
+                why: format!("docker thread: {e}"),
+            })?
     }
 
     async fn stop(&self, name: &str, generation: u64) {
