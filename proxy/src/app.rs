@@ -1,10 +1,12 @@
 //! Assembling ringlb from its settings: the fleet, its provisioner, and the
 //! Pingora services (proxy, admin, supervisor) in one `Server`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pingora::server::Server;
 use pingora::services::background::background_service;
+use pingora_core::listeners::{L4BufferSettings, ListenerConfig};
 use pingora_core::services::listening::Service;
 use tokio::sync::mpsc;
 
@@ -74,6 +76,13 @@ pub fn provisioner(
         }
     };
     Ok((p, exits_rx))
+}
+
+/// A TCP listener whose connections get `read_buffer` bytes of userspace
+/// read buffer (Pingora's `add_tcp` always gives 64 KiB, which is most of
+/// what an idle connection costs; see `clients.read_buffer_bytes`).
+fn client_listener(addr: SocketAddr, read_buffer: usize) -> ListenerConfig {
+    ListenerConfig::tcp(addr.to_string()).l4_buffer(L4BufferSettings::default().read(read_buffer))
 }
 
 /// Adds ringlb's services to `server`.
@@ -154,7 +163,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
     .counted_in(metrics.clone())
     .handing_over(handover.clone());
     let mut proxy = Service::new("ringlb proxy".to_string(), proxy_app);
-    proxy.add_tcp(&settings.listen.to_string());
+    proxy.add_listener(client_listener(settings.listen, c.read_buffer_bytes));
 
     let admin_app = Guarded::new(
         "admin",
@@ -170,7 +179,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
     )
     .handing_over(handover.clone());
     let mut admin = Service::new("ringlb admin".to_string(), admin_app);
-    admin.add_tcp(&settings.admin.listen.to_string());
+    admin.add_listener(client_listener(settings.admin.listen, c.read_buffer_bytes));
     admin.threads = Some(1);
 
     let supervisor = server.add_service(supervisor);

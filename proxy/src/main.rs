@@ -127,13 +127,16 @@ fn main() -> ExitCode {
             file: handover_file,
         }),
     });
-    if running.handover.in_progress() {
-        log::info!("upgrade: done, the new process serves");
+    // Pingora may have ended the supervisor before it handed over (its
+    // runtime is cut after the grace period), so the hand-over is decided
+    // here once more: containers stay for the new process, child
+    // processes stop.
+    if running.handover.in_progress() && running.provisioner.hand_over() {
+        log::info!("upgrade: done, the new process serves the replicas");
     } else {
         log::info!("stopping replicas");
+        running.provisioner.stop_all_blocking();
     }
-    // After a handover of containers this stops nothing.
-    running.provisioner.stop_all_blocking();
     ringlb::upgrade::remove_pid(&pid_file);
     ExitCode::SUCCESS
 }

@@ -640,7 +640,8 @@ fn upgrade_under_load_adopts_the_running_containers() {
         owners
     );
     assert!(
-        old.log().contains("handed over to the new ringlb process"),
+        old.log()
+            .contains("upgrade: done, the new process serves the replicas"),
         "{}",
         old.log()
     );

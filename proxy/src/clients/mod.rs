@@ -39,6 +39,11 @@ pub struct ClientSettings {
     /// Answer pipelined HTTP/1.1 requests in order (else Pingora closes
     /// the connection after the first answer).
     pub pipelining: bool,
+    /// Userspace read buffer per client connection, in bytes (Pingora's
+    /// `L4BufferSettings::read`; its default is 64 KiB, zeroed at accept
+    /// and held for the connection's life). 0 reads straight into the
+    /// request-header buffer (4 KiB, Pingora's own).
+    pub read_buffer_bytes: usize,
 }
 
 impl Default for ClientSettings {
@@ -52,6 +57,7 @@ impl Default for ClientSettings {
             max_header_bytes: 16 * 1024,
             max_headers: 100,
             pipelining: true,
+            read_buffer_bytes: 0,
         }
     }
 }

@@ -421,6 +421,9 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
 const PINGORA_MAX_HEADERS: u64 = 256;
 const PINGORA_MAX_HEADER_BYTES: u64 = 1_048_575;
 
+/// `clients.read_buffer_bytes` above this is memory, not speed.
+const MAX_READ_BUFFER: u64 = 1 << 20;
+
 fn clients(c: super::file::ClientsFile) -> Result<ClientSettings, Invalid> {
     let d = ClientSettings::default();
     let ms = |d: std::time::Duration| d.as_millis() as u64;
@@ -476,5 +479,15 @@ fn clients(c: super::file::ClientsFile) -> Result<ClientSettings, Invalid> {
             PINGORA_MAX_HEADERS,
         )? as usize,
         pipelining: c.pipelining.unwrap_or(d.pipelining),
+        read_buffer_bytes: match c.read_buffer_bytes {
+            None => d.read_buffer_bytes,
+            Some(n @ 0..=MAX_READ_BUFFER) => n as usize,
+            Some(n) => {
+                return Err(bad(
+                    "clients.read_buffer_bytes",
+                    format!("must be 0..={MAX_READ_BUFFER}, got {n}"),
+                ))
+            }
+        },
     })
 }

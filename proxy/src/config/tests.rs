@@ -313,7 +313,7 @@ fn client_limits_have_defaults_and_bounds() {
     let s = parse("version: 1\n").unwrap();
     assert_eq!(s.clients, crate::clients::ClientSettings::default());
     let s = parse(
-        "ringlb:\n  clients:\n    header_timeout_ms: 2000\n    idle_timeout_ms: 5000\n    body_timeout_ms: 700\n    max_connections: 100\n    max_per_client: 0\n    max_header_bytes: 8192\n    max_headers: 256\n    pipelining: false\n",
+        "ringlb:\n  clients:\n    header_timeout_ms: 2000\n    idle_timeout_ms: 5000\n    body_timeout_ms: 700\n    max_connections: 100\n    max_per_client: 0\n    max_header_bytes: 8192\n    max_headers: 256\n    pipelining: false\n    read_buffer_bytes: 4096\n",
     )
     .unwrap();
     let c = &s.clients;
@@ -324,7 +324,13 @@ fn client_limits_have_defaults_and_bounds() {
     assert_eq!(c.max_per_client, None, "0 means no per-client limit");
     assert_eq!((c.max_header_bytes, c.max_headers), (8192, 256));
     assert!(!c.pipelining);
+    assert_eq!(c.read_buffer_bytes, 4096);
     for (yaml, key, why) in [
+        (
+            "read_buffer_bytes: 1048577",
+            "read_buffer_bytes",
+            "must be 0..=1048576, got 1048577",
+        ),
         (
             "header_timeout_ms: 99",
             "header_timeout_ms",
