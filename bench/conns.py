@@ -105,15 +105,19 @@ def main():
                 f"proxy_http_version 1.1; proxy_set_header Connection \"\"; }} }}\n}}\n")
             return child_pid(procs.start(["nginx", "-c", f"{work}/lb.conf"]).pid)
 
-        def ringlb(binary, name):
+        def ringlb(binary, name, read_buffer=None):
             def run(port):
                 conf = ringlb_conf(work, name, 1, port, free_port(), backends)
                 with open(conf, "a") as f:
                     f.write(f"  clients:\n    max_connections: {args.clients + 100}\n")
+                    if read_buffer is not None:
+                        f.write(f"    read_buffer_bytes: {read_buffer}\n")
                 return procs.start([binary, "-c", conf], env=dict(os.environ, RUST_LOG="warn")).pid
             return run
 
-        rows = {"haproxy": haproxy, "nginx": nginx, "ringlb": ringlb(os.path.join(REL, "ringlb"), "ringlb")}
+        rows = {"haproxy": haproxy, "nginx": nginx, "ringlb": ringlb(os.path.join(REL, "ringlb"), "ringlb"),
+                # Pingora's default read buffer, for what the setting saves.
+                "ringlb 64 KiB buf": ringlb(os.path.join(REL, "ringlb"), "ringlb64", 65536)}
         if args.baseline:
             rows["ringlb baseline"] = ringlb(args.baseline, "baseline")
         bare = os.path.join(REL, "examples", "bare_proxy")

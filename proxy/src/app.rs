@@ -160,8 +160,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         ConnGate::new(c.max_connections.unwrap_or(usize::MAX), c.max_per_client),
         deadlines,
     )
-    .counted_in(metrics.clone())
-    .handing_over(handover.clone());
+    .counted_in(metrics.clone());
     let mut proxy = Service::new("ringlb proxy".to_string(), proxy_app);
     proxy.add_listener(client_listener(settings.listen, c.read_buffer_bytes));
 
@@ -176,8 +175,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         ),
         ConnGate::new(ADMIN_MAX_CONNECTIONS, None),
         deadlines,
-    )
-    .handing_over(handover.clone());
+    );
     let mut admin = Service::new("ringlb admin".to_string(), admin_app);
     admin.add_listener(client_listener(settings.admin.listen, c.read_buffer_bytes));
     admin.threads = Some(1);

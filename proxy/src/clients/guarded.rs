@@ -36,7 +36,6 @@ use pingora_http::ResponseHeader;
 
 use super::gate::{ConnGate, Refusal};
 use crate::metrics::Metrics;
-use crate::upgrade::Handover;
 
 /// Refusals answered at once; beyond this many in progress, a refused
 /// connection is closed without an answer (a flood must not pile up tasks).
@@ -83,8 +82,6 @@ pub struct Guarded<A> {
     born: Instant,
     /// Where open connections are counted (the proxy listener's).
     metrics: Option<Arc<Metrics>>,
-    /// Set while this process hands over to an upgraded one.
-    handover: Option<Arc<Handover>>,
 }
 
 impl<A> Guarded<A> {
@@ -102,24 +99,12 @@ impl<A> Guarded<A> {
             name,
             born: Instant::now(),
             metrics: None,
-            handover: None,
         }
     }
 
     /// Counts this listener's open connections in `metrics`.
     pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Guarded<A> {
         self.metrics = Some(metrics);
-        self
-    }
-
-    /// Reads `handover`: while it is in progress a new connection's first
-    /// request is awaited here before Pingora reads it. Pingora drops a
-    /// connection that has not sent its request when it shuts down
-    /// (`pingora-proxy` `handle_new_request`, "service shutting down"), so a
-    /// client that connected just before the old process stops accepting
-    /// would otherwise lose its request.
-    pub fn handing_over(mut self, handover: Arc<Handover>) -> Guarded<A> {
-        self.handover = Some(handover);
         self
     }
 
@@ -196,13 +181,28 @@ where
             }
         };
         let _open = self.metrics.as_ref().map(|m| m.connection_opened());
+        // Wait for the first byte of a new connection's request here,
+        // before Pingora builds its session: a connection accepted just
+        // before a shutdown or an upgrade is then served, not dropped
+        // (Pingora drops a connection that has not sent its request when it
+        // shuts down: pingora-proxy `handle_new_request`, "service shutting
+        // down"), and a silent client holds no request state (Pingora's
+        // per-request future is about 9 KB, its header buffer 4 KB). Not
+        // between kept-alive requests: the next one may already sit in
+        // Pingora's pipelined prefix, which `HttpPersistentSettings` keeps
+        // out of sight, and a peek would wait for bytes that never come.
         let mut stream = stream;
-        if self.handover.as_ref().is_some_and(|h| h.in_progress()) {
-            // The first byte, put back for Pingora to read.
-            let mut first = [0u8; 1];
-            match tokio::time::timeout(self.deadlines.header, stream.try_peek(&mut first)).await {
-                Ok(Ok(_)) => {}
-                _ => return None,
+        let accepted = Instant::now();
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(self.deadlines.header, stream.try_peek(&mut byte)).await {
+            Ok(Ok(true)) => {}
+            Ok(_) => return None,
+            Err(_) => {
+                self.stats.header_timeouts.fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &self.metrics {
+                    m.client_shed("header_timeout");
+                }
+                return None;
             }
         }
         let mut session = ServerSession::new_http1(stream);
@@ -217,7 +217,8 @@ where
             let seen = Arc::new(AtomicBool::new(false));
             session.set_connection_user_context(Some(Box::new(HeaderSeen(seen.clone()))));
             let limit = if first {
-                self.deadlines.header
+                // One deadline for the whole first header, peek included.
+                self.deadlines.header.saturating_sub(accepted.elapsed())
             } else {
                 self.deadlines.idle + self.deadlines.header
             };

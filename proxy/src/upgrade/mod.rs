@@ -15,9 +15,10 @@
 //! 2. [`Handover`], the flag the old process's listeners read: from SIGQUIT
 //!    on, every response says `Connection: close`, so busy keep-alive
 //!    clients reconnect (landing on either process) instead of holding a
-//!    connection that Pingora will close under them at the end, and a new
-//!    connection's first request is awaited before it is handed to Pingora
-//!    (see [`crate::clients::Guarded`]).
+//!    connection that Pingora will close under them at the end. (A new
+//!    connection's first request is always awaited before it is handed to
+//!    Pingora, see [`crate::clients::Guarded`], so one accepted just
+//!    before the old process stops is served, not dropped.)
 //! 3. At the end the old process hands the replicas over instead of
 //!    stopping them ([`crate::fleet::Fleet::hand_over`]).
 
