@@ -18,6 +18,30 @@ import argparse, asyncio, os, random, resource, subprocess, sys, tempfile, time
 from harness import RELEASE as REL, free_port
 from peers import Procs, child_pid, ringlb_conf, wait_port
 
+# BIN: a folder from bench/pack.sh (binaries and tools side by side, their
+# libraries on LD_LIBRARY_PATH); else the release build and the PATH.
+BIN = os.environ.get("BIN")
+
+
+def tool(name):
+    return os.path.join(BIN, name) if BIN else name
+
+
+def built(name):
+    return os.path.join(BIN, os.path.basename(name)) if BIN else os.path.join(REL, name)
+
+
+def nginx_head(work, name, hard):
+    """nginx's preamble: runs as root where there is no www-data user, and
+    keeps every temp path in the work folder."""
+    user = "user root; " if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 1; daemon off; pid {work}/{name}.pid; error_log {work}/{name}.err;\n"
+            f"worker_rlimit_nofile {hard};\n")
+
+
+def nginx_http(work):
+    return "".join(f"{k}_temp_path {work}/{k}; " for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
 
 def rss_kb(pid, key):
     for line in open(f"/proc/{pid}/status"):
@@ -76,10 +100,9 @@ def main():
             f"return 200 '{{\"message\": \"Hello from Server: {i + 1}\", \"status\": \"successful\"}}'; }} }}"
             for i, p in enumerate(be_ports))
         open(f"{work}/be.conf", "w").write(
-            f"worker_processes 1; daemon off; pid {work}/be.pid; error_log {work}/be.err;\n"
-            f"worker_rlimit_nofile {hard};\n"
-            f"events {{ worker_connections {2 * args.clients + 100}; }}\nhttp {{ access_log off;\n{servers}\n}}\n")
-        procs.start(["nginx", "-c", f"{work}/be.conf"])
+            nginx_head(work, "be", hard) +
+            f"events {{ worker_connections {2 * args.clients + 100}; }}\nhttp {{ access_log off; {nginx_http(work)}\n{servers}\n}}\n")
+        procs.start([tool("nginx"), "-e", f"{work}/be.start.err", "-p", work, "-c", f"{work}/be.conf"])
         backends = [f"127.0.0.1:{p}" for p in be_ports]
         for p in be_ports:
             wait_port(p)
@@ -92,18 +115,18 @@ def main():
                 "  option http-keep-alive\n  http-reuse always\n"
                 f"frontend fe\n  bind 127.0.0.1:{port}\n  default_backend be\n"
                 f"backend be\n  balance hdr(X-Request-Id)\n  hash-type consistent\n{ha}\n")
-            return procs.start(["haproxy", "-f", f"{work}/haproxy.cfg", "-db"]).pid
+            return procs.start([tool("haproxy"), "-f", f"{work}/haproxy.cfg", "-db"]).pid
 
         def nginx(port):
             ups = " ".join(f"server {b};" for b in backends)
             open(f"{work}/lb.conf", "w").write(
-                f"worker_processes 1; daemon off; pid {work}/lb.pid; error_log {work}/lb.err;\n"
-                f"worker_rlimit_nofile {hard};\n"
-                f"events {{ worker_connections {2 * args.clients + 100}; }}\nhttp {{ access_log off;\n"
+                nginx_head(work, "lb", hard) +
+                f"events {{ worker_connections {2 * args.clients + 100}; }}\nhttp {{ access_log off; {nginx_http(work)}\n"
                 f"upstream be {{ hash $http_x_request_id consistent; {ups} keepalive 64; }}\n"
                 f"server {{ listen 127.0.0.1:{port}; keepalive_timeout 120s; location / {{ proxy_pass http://be; "
                 f"proxy_http_version 1.1; proxy_set_header Connection \"\"; }} }}\n}}\n")
-            return child_pid(procs.start(["nginx", "-c", f"{work}/lb.conf"]).pid)
+            return child_pid(procs.start([tool("nginx"), "-e", f"{work}/lb.start.err", "-p", work,
+                                          "-c", f"{work}/lb.conf"]).pid)
 
         def ringlb(binary, name, read_buffer=None):
             def run(port):
@@ -115,12 +138,12 @@ def main():
                 return procs.start([binary, "-c", conf], env=dict(os.environ, RUST_LOG="warn")).pid
             return run
 
-        rows = {"haproxy": haproxy, "nginx": nginx, "ringlb": ringlb(os.path.join(REL, "ringlb"), "ringlb"),
+        rows = {"haproxy": haproxy, "nginx": nginx, "ringlb": ringlb(built("ringlb"), "ringlb"),
                 # Pingora's default read buffer, for what the setting saves.
-                "ringlb 64 KiB buf": ringlb(os.path.join(REL, "ringlb"), "ringlb64", 65536)}
+                "ringlb 64 KiB buf": ringlb(built("ringlb"), "ringlb64", 65536)}
         if args.baseline:
             rows["ringlb baseline"] = ringlb(args.baseline, "baseline")
-        bare = os.path.join(REL, "examples", "bare_proxy")
+        bare = built(os.path.join("examples", "bare_proxy"))
         if os.path.exists(bare):
             rows["pingora bare"] = lambda port: procs.start([bare, f"127.0.0.1:{port}"] + backends).pid
         only = [x for x in args.only.split(",") if x]

@@ -2,7 +2,7 @@
 //! timeouts, no filters) with ringlb's build settings: the floor against
 //! which ringlb's own per-request cost is measured (see bench/).
 //!
-//! usage: bare_proxy LISTEN UPSTREAM [UPSTREAM...]
+//! usage: bare_proxy [--threads N] LISTEN UPSTREAM [UPSTREAM...]
 
 use async_trait::async_trait;
 use pingora::server::configuration::ServerConf;
@@ -36,14 +36,24 @@ impl ProxyHttp for Bare {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut threads = 1;
+    if args.first().is_some_and(|a| a == "--threads") {
+        threads = args
+            .get(1)
+            .and_then(|t| t.parse().ok())
+            .expect("--threads N");
+        args.drain(..2);
+    }
     let (listen, ups) = args
         .split_first()
-        .expect("usage: bare_proxy LISTEN UPSTREAM...");
+        .expect("usage: bare_proxy [--threads N] LISTEN UPSTREAM...");
     let ups: Vec<SocketAddr> = ups.iter().map(|u| u.parse().expect("ip:port")).collect();
     let conf = ServerConf {
-        threads: 1,
+        threads,
         work_stealing: false,
+        // As bench/scale.py configures ringlb.
+        upstream_keepalive_pool_size: 512,
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
