@@ -11,3 +11,5 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update && $SUDO apt-get install -y $missing
 fi
 python3 bench/peers.py "$@"
+# Memory per 1,000 connections: a burst, and idle keep-alive clients.
+python3 bench/conns.py
