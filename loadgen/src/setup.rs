@@ -57,7 +57,7 @@ pub enum SetupError {
 }
 
 impl Setup {
-    /// `spec`, `poly` or `strong`, with configs from `conf_dir`.
+    /// `spec`, `poly`, `strong` or `maglev`, with configs from `conf_dir`.
     pub fn family(name: &str, conf_dir: &Path, poly: &Polynomial) -> Result<Setup, SetupError> {
         let assignment = conf_dir.join("assignment.yaml");
         Ok(match name {
@@ -81,6 +81,12 @@ impl Setup {
                 label: "strong".into(),
                 about: "the default: XXH3-64, M = 2^63, K = 2048".into(),
                 base: conf_dir.join("ringlb.yaml"),
+                polynomial: None,
+            },
+            "maglev" => Setup {
+                label: "maglev".into(),
+                about: "Maglev: XXH3-64 into a 65537-entry lookup table".into(),
+                base: conf_dir.join("maglev.yaml"),
                 polynomial: None,
             },
             other => return Err(SetupError::Unknown(other.to_string())),

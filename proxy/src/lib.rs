@@ -3,7 +3,8 @@
 //! Data flows one way: [`config`] -> [`fleet`] (the desired replicas) ->
 //! [`provision`] (processes or static addresses) -> [`health`] (heartbeats)
 //! -> fleet -> a new immutable [`ring::Ring`], swapped atomically -> [`proxy`]
-//! reads it per request without locks. The [`admin`] API talks only to the
+//! reads it per request without locks and asks a [`select`] policy which
+//! replica serves (the owner, failover, bounded loads). The [`admin`] API talks only to the
 //! fleet; nothing else writes the ring.
 //!
 //! Operations: [`metrics`] counts what the proxy, the fleet and the admin
@@ -22,4 +23,5 @@ pub mod metrics;
 pub mod provision;
 pub mod proxy;
 pub mod ring;
+pub mod select;
 pub mod upgrade;

@@ -18,7 +18,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{children, Ringlb};
+use common::{children, wait_for, Ringlb};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ringlb_harness::http;
@@ -28,7 +28,9 @@ const DEFAULT_CASES: u64 = 10_000;
 
 /// Short client deadlines so an incomplete request costs little; a small
 /// replica cap bounds what a valid `/add` can start.
-const CONF: &str = "  ring:\n    vnodes: 64\n  replicas:\n    max: 8\n  clients:\n    header_timeout_ms: 1000\n    body_timeout_ms: 500\n    idle_timeout_ms: 1000\n";
+/// Bounded loads on: the fuzzer also checks that the policy's leases are
+/// all given back (see the end of the test).
+const CONF: &str = "  ring:\n    vnodes: 64\n    bounded_load: 1.25\n  replicas:\n    max: 8\n  clients:\n    header_timeout_ms: 1000\n    body_timeout_ms: 500\n    idle_timeout_ms: 1000\n";
 
 /// One generated case: where it goes and the bytes it sends.
 struct Case {
@@ -105,6 +107,21 @@ fn ten_thousand_generated_cases_keep_every_invariant() {
     eprintln!(
         "fuzz: {cases} cases (seed {seed:#x}) in {:?}; answers by status {statuses:?}; {silent} closed without an answer",
         began.elapsed()
+    );
+    // Every request's lease on its replica is given back, however it
+    // ended (answered, refused, cut off by the client): nothing stays
+    // counted in flight once the connections are gone.
+    wait_for(
+        "every replica's requests in flight back to 0",
+        Duration::from_secs(10),
+        || {
+            let busy: f64 =
+                common::scrape::samples(&lb.metrics(), "ringlb_replica_requests_in_flight")
+                    .iter()
+                    .map(|s| s.value)
+                    .sum();
+            (busy == 0.0).then_some(())
+        },
     );
     if only.is_none() {
         // The generator reaches every kind of answer it is meant to.

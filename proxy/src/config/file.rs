@@ -47,6 +47,7 @@ pub struct RingFile {
     pub vnodes: Option<u32>,
     pub family: Option<String>,
     pub polynomial: Option<PolynomialFile>,
+    pub bounded_load: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,7 @@ use super::token::AdminToken;
 use crate::clients::ClientSettings;
 use crate::fleet::names::{check_hostname, check_static_address};
 use crate::provision::docker::check_container_name;
-use crate::ring::{FamilyKind, Polynomial};
+use crate::ring::{is_prime, FamilyKind, Polynomial, MAGLEV_TABLE};
 
 /// Everything ringlb reads from its config, validated.
 #[derive(Debug, Clone)]
@@ -52,6 +52,9 @@ pub struct RingSettings {
     pub slots: u64,
     pub vnodes: u32,
     pub family: FamilyKind,
+    /// Consistent hashing with bounded loads: a replica holds at most
+    /// `ceil(c x (in flight + 1) / N)` requests (`None`: no bound).
+    pub bounded_load: Option<f64>,
 }
 
 /// Where a request's hash key comes from.
@@ -155,6 +158,11 @@ fn millis(key: &str, value: Option<u64>, default: u64, min: u64) -> Result<Durat
 
 pub(super) const DEFAULT_SLOTS: u64 = 1 << 63;
 pub(super) const DEFAULT_VNODES: u32 = 2048;
+/// Maglev: the table holds at least this many entries per replica.
+const MAGLEV_ENTRIES_PER_REPLICA: u32 = 100;
+/// Maglev tables above this are memory (4 bytes an entry, plus the index),
+/// not balance.
+const MAX_MAGLEV_TABLE: u64 = 10_000_019;
 
 pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     let listen = addr("listen", f.listen, "0.0.0.0:5000")?;
@@ -175,15 +183,36 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         },
     };
 
-    let slots = f.ring.slots.unwrap_or(DEFAULT_SLOTS);
+    let maglev = f.ring.family.as_deref() == Some("maglev");
+    let slots = f
+        .ring
+        .slots
+        .unwrap_or(if maglev { MAGLEV_TABLE } else { DEFAULT_SLOTS });
     if slots == 0 || slots > 1 << 63 {
         return Err(bad("ring.slots", format!("must be 1..=2^63, got {slots}")));
     }
-    let vnodes = f.ring.vnodes.unwrap_or(DEFAULT_VNODES);
+    let vnodes = match (maglev, f.ring.vnodes) {
+        // Maglev has no virtual nodes; 100 makes the capacity check ask for
+        // a table of at least 100 entries per replica.
+        (true, None) => MAGLEV_ENTRIES_PER_REPLICA,
+        (true, Some(_)) => {
+            return Err(bad(
+                "ring.vnodes",
+                "not used by the maglev family (its table has ring.slots entries)",
+            ))
+        }
+        (false, v) => v.unwrap_or(DEFAULT_VNODES),
+    };
     if vnodes == 0 || vnodes > 65_536 {
         return Err(bad(
             "ring.vnodes",
             format!("must be 1..=65536, got {vnodes}"),
+        ));
+    }
+    if maglev && (!is_prime(slots) || slots > MAX_MAGLEV_TABLE) {
+        return Err(bad(
+            "ring.slots",
+            format!("the maglev table size must be a prime up to {MAX_MAGLEV_TABLE} (65537 by default), got {slots}"),
         ));
     }
     let family = match (
@@ -192,6 +221,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     ) {
         ("strong", None) => FamilyKind::Strong,
         ("spec", None) => FamilyKind::Spec,
+        ("maglev", None) => FamilyKind::Maglev,
         ("polynomial", Some(p)) => FamilyKind::Polynomial(Polynomial {
             request: p.request,
             vnode: p.vnode,
@@ -199,7 +229,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         ("polynomial", None) => {
             return Err(bad("ring.polynomial", "required when family is polynomial"))
         }
-        ("strong" | "spec", Some(_)) => {
+        ("strong" | "spec" | "maglev", Some(_)) => {
             return Err(bad(
                 "ring.polynomial",
                 "only allowed when family is polynomial",
@@ -208,7 +238,17 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         (other, _) => {
             return Err(bad(
                 "ring.family",
-                format!("must be one of strong, spec, polynomial; got {other:?}"),
+                format!("must be one of strong, spec, polynomial, maglev; got {other:?}"),
+            ))
+        }
+    };
+    let bounded_load = match f.ring.bounded_load {
+        None => None,
+        Some(c) if c.is_finite() && (1.0..=100.0).contains(&c) => Some(c),
+        Some(c) => {
+            return Err(bad(
+                "ring.bounded_load",
+                format!("must be a factor in 1.0..=100.0 (leave it out for no bound), got {c}"),
             ))
         }
     };
@@ -216,6 +256,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         slots,
         vnodes,
         family,
+        bounded_load,
     };
 
     let key_name = f.key.name;

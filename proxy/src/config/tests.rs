@@ -392,3 +392,33 @@ fn client_limits_have_defaults_and_bounds() {
         "max_conns",
     );
 }
+
+#[test]
+fn bounded_loads_and_maglev_are_checked() {
+    let s = parse("version: 1\n").unwrap();
+    assert_eq!(s.ring.bounded_load, None, "off by default");
+    let s = parse("ringlb:\n  ring:\n    bounded_load: 1.25\n").unwrap();
+    assert_eq!(s.ring.bounded_load, Some(1.25));
+    for bad in ["0.99", "101", ".nan"] {
+        let why = err_at(
+            &format!("ringlb:\n  ring:\n    bounded_load: {bad}\n"),
+            "ringlb.ring.bounded_load",
+        );
+        assert!(why.contains("must be a factor in 1.0..=100.0"), "{why}");
+    }
+    let s = parse("ringlb:\n  ring:\n    family: maglev\n").unwrap();
+    assert_eq!(s.ring.family, FamilyKind::Maglev);
+    assert_eq!((s.ring.slots, s.ring.vnodes), (65_537, 100));
+    let s = parse("ringlb:\n  ring:\n    family: maglev\n    slots: 307\n").unwrap();
+    assert_eq!(s.ring.slots, 307);
+    let why = err_at(
+        "ringlb:\n  ring:\n    family: maglev\n    slots: 65536\n",
+        "ringlb.ring.slots",
+    );
+    assert!(why.contains("must be a prime"), "{why}");
+    let why = err_at(
+        "ringlb:\n  ring:\n    family: maglev\n    vnodes: 8\n",
+        "ringlb.ring.vnodes",
+    );
+    assert!(why.contains("not used by the maglev family"), "{why}");
+}

@@ -39,6 +39,7 @@ use crate::clients::{self, ClientSettings, HeaderSeen};
 use crate::config::{KeySource, Settings, UpstreamSettings};
 use crate::fleet::SharedRing;
 use crate::metrics::{Listener, Metrics, Retry};
+use crate::select::{self, Policy};
 use crate::upgrade::Handover;
 
 pub use access_log::AccessLog;
@@ -58,6 +59,8 @@ pub struct RingProxy {
     access_log: Option<AccessLog>,
     /// Set while this process hands over to an upgraded one.
     handover: Arc<Handover>,
+    /// Which replica serves a request (`crate::select`).
+    policy: Box<dyn Policy>,
 }
 
 impl RingProxy {
@@ -83,6 +86,7 @@ impl RingProxy {
             metrics,
             access_log,
             handover,
+            policy: select::policy(settings.ring.bounded_load),
         }
     }
 
@@ -208,14 +212,11 @@ impl ProxyHttp for RingProxy {
                 s
             }
         };
-        // The owner first, then clockwise; never a replica that already
-        // failed this request, nor one that is leaving (no lease).
+        // The policy's pick (the owner first, then clockwise, within the
+        // load bound if one is set); never a replica that already failed
+        // this request, nor one that is leaving.
         ctx.lease = None;
-        let chosen = ring
-            .clockwise(slot)
-            .filter(|m| !ctx.tried.contains(&m.addr))
-            .find_map(|m| m.load.lease().map(|lease| (m, lease)));
-        let Some((member, lease)) = chosen else {
+        let Some((member, lease)) = self.policy.pick(&ring, slot, &ctx.tried) else {
             return Err(Error::explain(
                 ErrorType::HTTPStatus(503),
                 "no replica could be reached",

@@ -46,6 +46,14 @@ pub trait HashFamily: Send + Sync + Debug {
     /// Preferred slot of virtual node `j` of the replica called `replica`
     /// (before linear probing).
     fn vnode_slot(&self, replica: &str, j: u32, slots: u64) -> u64;
+
+    /// For a family that fills a lookup table itself instead of placing
+    /// virtual nodes (Maglev): the owner, as an index into `names` (sorted),
+    /// of every one of the `slots` entries. `None` (the default): virtual
+    /// nodes with linear probing.
+    fn table(&self, _names: &[std::sync::Arc<str>], _slots: u64) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 /// The numeric replica id `i` that the assignment's `Phi(i, j)` needs.

@@ -8,6 +8,7 @@
 //! a [`HashFamily`], chosen once from config.
 
 mod family;
+mod maglev;
 mod polynomial;
 mod spec;
 mod strong;
@@ -16,6 +17,7 @@ mod table;
 use std::sync::Arc;
 
 pub use family::{replica_number, HashFamily, RequestKey};
+pub use maglev::{is_prime, Maglev, DEFAULT_TABLE as MAGLEV_TABLE};
 pub use polynomial::Polynomial;
 pub use spec::Spec;
 pub use strong::Strong;
@@ -30,6 +32,8 @@ pub enum FamilyKind {
     Spec,
     /// User-given coefficients for `H` and `Phi`.
     Polynomial(Polynomial),
+    /// Maglev's lookup table (`slots` prime).
+    Maglev,
 }
 
 impl FamilyKind {
@@ -39,6 +43,7 @@ impl FamilyKind {
             FamilyKind::Strong => Arc::new(Strong),
             FamilyKind::Spec => Arc::new(Spec::new()),
             FamilyKind::Polynomial(p) => Arc::new(p.clone()),
+            FamilyKind::Maglev => Arc::new(Maglev),
         }
     }
 }

@@ -134,8 +134,42 @@ impl Ring {
             return Err(RingError::Duplicate(w[0].name.to_string()));
         }
 
-        let mut taken = Occupancy::new(slots, total as usize);
-        let mut points = Vec::with_capacity(total as usize);
+        let names: Vec<Arc<str>> = members.iter().map(|m| m.name.clone()).collect();
+        let points = match family.table(&names, slots) {
+            Some(owners) => owners
+                .into_iter()
+                .enumerate()
+                .map(|(slot, owner)| Point {
+                    slot: slot as u64,
+                    owner,
+                })
+                .collect(),
+            None => Self::probe(&*family, slots, vnodes, &members, total as usize),
+        };
+
+        let mut ring = Ring {
+            slots,
+            vnodes,
+            family,
+            members,
+            points,
+            buckets: Vec::new(),
+        };
+        ring.buckets = ring.bucket_table();
+        Ok(ring)
+    }
+
+    /// Virtual nodes placed by `family`, moved clockwise to the next free
+    /// slot on collision, sorted by slot.
+    fn probe(
+        family: &dyn HashFamily,
+        slots: u64,
+        vnodes: u32,
+        members: &[Member],
+        total: usize,
+    ) -> Vec<Point> {
+        let mut taken = Occupancy::new(slots, total);
+        let mut points = Vec::with_capacity(total);
         for (owner, m) in members.iter().enumerate() {
             for j in 0..vnodes {
                 let mut slot = family.vnode_slot(&m.name, j, slots);
@@ -150,17 +184,7 @@ impl Ring {
             }
         }
         points.sort_unstable_by_key(|p| p.slot);
-
-        let mut ring = Ring {
-            slots,
-            vnodes,
-            family,
-            members,
-            points,
-            buckets: Vec::new(),
-        };
-        ring.buckets = ring.bucket_table();
-        Ok(ring)
+        points
     }
 
     fn bucket_count(&self) -> u64 {
@@ -244,7 +268,7 @@ impl Ring {
             ring: self,
             start,
             step: 0,
-            seen: 0,
+            seen: Seen::for_members(self.members.len()),
         }
     }
 
@@ -290,7 +314,36 @@ pub struct Clockwise<'a> {
     ring: &'a Ring,
     start: usize,
     step: usize,
-    seen: u64,
+    seen: Seen,
+}
+
+/// The members a [`Clockwise`] walk has yielded: one word for up to 64
+/// members (no allocation on the request path), a bitmap beyond that.
+enum Seen {
+    Word(u64),
+    Bitmap(Vec<u64>),
+}
+
+impl Seen {
+    fn for_members(n: usize) -> Seen {
+        if n <= 64 {
+            Seen::Word(0)
+        } else {
+            Seen::Bitmap(vec![0; n.div_ceil(64)])
+        }
+    }
+
+    /// Marks `i`; false if it was marked already.
+    #[inline]
+    fn insert(&mut self, i: usize) -> bool {
+        let (word, bit) = match self {
+            Seen::Word(w) => (w, i),
+            Seen::Bitmap(words) => (&mut words[i / 64], i % 64),
+        };
+        let fresh = *word & (1 << bit) == 0;
+        *word |= 1 << bit;
+        fresh
+    }
 }
 
 impl<'a> Iterator for Clockwise<'a> {
@@ -302,15 +355,9 @@ impl<'a> Iterator for Clockwise<'a> {
             let p = self.ring.points[(self.start + self.step) % n];
             self.step += 1;
             let owner = p.owner as usize;
-            // A small seen-set: exact for the first 64 members, and members
-            // beyond that are yielded once per virtual node at worst.
-            if owner < 64 {
-                if self.seen & (1 << owner) != 0 {
-                    continue;
-                }
-                self.seen |= 1 << owner;
+            if self.seen.insert(owner) {
+                return Some(&self.ring.members[owner]);
             }
-            return Some(&self.ring.members[owner]);
         }
         None
     }

@@ -247,3 +247,19 @@ fn default_config_is_balanced_for_two_to_six_replicas() {
         worst.1
     );
 }
+
+#[test]
+fn clockwise_yields_each_member_once_beyond_64_members() {
+    // The seen-set was one word: past 64 members a walk repeated members,
+    // once per virtual node.
+    let names: Vec<String> = (0..150).map(|i| format!("r{i}")).collect();
+    let ring = strong(BIG, 8, &names);
+    for slot in [0u64, 1 << 40, u64::MAX / 3] {
+        let order: Vec<String> = ring.clockwise(slot).map(|m| m.name.to_string()).collect();
+        assert_eq!(order.len(), 150);
+        let mut sorted = order.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 150);
+    }
+}

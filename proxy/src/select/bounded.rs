@@ -1,0 +1,131 @@
+//! Consistent hashing with bounded loads (Mirrokni, Thorup and
+//! Zadimoghaddam, 2018; HAProxy's `hash-balance-factor`, Envoy's
+//! `hash_balance_factor`): a replica may hold at most
+//! `ceil(c x (in flight + 1) / N)` requests, counting the new one; a request
+//! whose owner is full goes to the next replica clockwise that is not.
+//!
+//! The counts are the replicas' [`crate::inflight::InFlight`] counters,
+//! shared with the fleet and outside the immutable ring; a lease taken here
+//! is released however the request ends. Summing N counters per request is
+//! cheap next to a request (N atomic loads), and it needs no global counter
+//! that every request would contend on.
+//!
+//! The capacity is a target, not a lock: two requests may read the same
+//! counts at once and both pick a replica with one place left. The bound
+//! holds to within the number of requests being picked at that instant.
+
+use std::net::SocketAddr;
+
+use super::Policy;
+use crate::inflight::Lease;
+use crate::ring::{Member, Ring};
+
+/// Owner-then-clockwise, skipping replicas at capacity.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounded {
+    factor: f64,
+}
+
+impl Bounded {
+    /// `factor` is `c >= 1` (config checks it): 1 spreads load perfectly
+    /// evenly and moves the most keys; larger keeps more keys on their
+    /// owner.
+    pub fn new(factor: f64) -> Bounded {
+        Bounded {
+            factor: factor.max(1.0),
+        }
+    }
+
+    /// Requests each replica may hold, counting one more.
+    pub fn capacity(&self, in_flight: usize, replicas: usize) -> usize {
+        let share = self.factor * (in_flight as f64 + 1.0) / replicas.max(1) as f64;
+        share.ceil() as usize
+    }
+}
+
+impl Policy for Bounded {
+    fn pick<'r>(
+        &self,
+        ring: &'r Ring,
+        slot: u64,
+        tried: &[SocketAddr],
+    ) -> Option<(&'r Member, Lease)> {
+        let members = ring.members();
+        let in_flight: usize = members.iter().map(|m| m.load.count()).sum();
+        let capacity = self.capacity(in_flight, members.len());
+        let mut fallback = None;
+        for m in ring.clockwise(slot).filter(|m| !tried.contains(&m.addr)) {
+            if m.load.count() < capacity {
+                if let Some(lease) = m.load.lease() {
+                    return Some((m, lease));
+                }
+            } else if fallback.is_none() && !m.load.is_retired() {
+                fallback = Some(m);
+            }
+        }
+        // Every untried replica is at capacity (the others failed this
+        // request, or the counts moved under us): the first of them.
+        fallback.and_then(|m| m.load.lease().map(|lease| (m, lease)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::tests::ring_of;
+    use crate::select::Owner;
+
+    #[test]
+    fn capacity_is_the_ceiling_of_c_times_the_mean() {
+        let b = Bounded::new(1.25);
+        assert_eq!(b.capacity(0, 4), 1);
+        assert_eq!(b.capacity(3, 4), 2); // 1.25 x 4 / 4
+        assert_eq!(b.capacity(99, 4), 32); // 1.25 x 100 / 4 = 31.25
+        assert_eq!(Bounded::new(1.0).capacity(7, 4), 2);
+        assert_eq!(Bounded::new(0.5).capacity(7, 4), 2, "c is at least 1");
+    }
+
+    #[test]
+    fn one_hot_key_spreads_to_its_neighbours_within_the_bound() {
+        let ring = ring_of(&["a", "b", "c", "d"]);
+        let b = Bounded::new(1.25);
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(b.pick(&ring, 12_345, &[]).unwrap().1);
+        }
+        let counts: Vec<usize> = ring.members().iter().map(|m| m.load.count()).collect();
+        let busiest = *counts.iter().max().unwrap();
+        // ceil(1.25 x 100 / 4) = 32, and every replica got some.
+        assert!(busiest <= 32, "{counts:?}");
+        assert!(counts.iter().all(|&c| c > 0), "{counts:?}");
+        let owner = ring.clockwise(12_345).next().unwrap();
+        assert_eq!(owner.load.count(), busiest, "the owner is filled first");
+        // Every lease goes back.
+        drop(held);
+        assert!(ring.members().iter().all(|m| m.load.count() == 0));
+    }
+
+    #[test]
+    fn under_light_load_it_is_the_plain_ring() {
+        let ring = ring_of(&["a", "b", "c"]);
+        let b = Bounded::new(1.25);
+        for slot in (0..1_000_000u64).step_by(7_919) {
+            let (m, _l) = b.pick(&ring, slot, &[]).unwrap();
+            let (o, _k) = Owner.pick(&ring, slot, &[]).unwrap();
+            assert_eq!(m.name, o.name);
+        }
+    }
+
+    #[test]
+    fn failed_and_leaving_replicas_are_skipped_even_when_all_are_full() {
+        let ring = ring_of(&["a", "b"]);
+        let b = Bounded::new(1.0);
+        let order: Vec<&Member> = ring.clockwise(5).collect();
+        // Fill both to capacity.
+        let _held: Vec<Lease> = (0..4).map(|_| b.pick(&ring, 5, &[]).unwrap().1).collect();
+        let (m, _l) = b.pick(&ring, 5, &[order[0].addr]).unwrap();
+        assert_eq!(m.name, order[1].name, "the one not tried, full or not");
+        order[1].load.retire();
+        assert!(b.pick(&ring, 5, &[order[0].addr]).is_none());
+    }
+}
