@@ -15,7 +15,12 @@ const IDS: u64 = 200_000;
 fn ring(family: &str, n: usize, skip: Option<usize>) -> Ring {
     let members: Vec<Member> = (1..=n)
         .filter(|i| Some(*i) != skip)
-        .map(|i| Member::new(&format!("Server{i}"), SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16))))
+        .map(|i| {
+            Member::new(
+                &format!("Server{i}"),
+                SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
+            )
+        })
         .collect();
     let (slots, vnodes, f): (u64, u32, Arc<dyn HashFamily>) = match family {
         "maglev" => (MAGLEV_TABLE, 100, Arc::new(Maglev)),
@@ -38,7 +43,9 @@ fn ids() -> impl Iterator<Item = RequestKey<'static>> {
 fn balance(r: &Ring) -> f64 {
     let mut count = std::collections::HashMap::<String, u64>::new();
     for k in ids() {
-        *count.entry(r.lookup(k).unwrap().name.to_string()).or_default() += 1;
+        *count
+            .entry(r.lookup(k).unwrap().name.to_string())
+            .or_default() += 1;
     }
     let max = *count.values().max().unwrap() as f64;
     max / (IDS as f64 / r.members().len() as f64)
