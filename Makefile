@@ -22,11 +22,15 @@ deps:
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y cmake; }
 
 # What only the tests need: promtool (Debian's prometheus package) checks
-# the /metrics scrape (proxy/tests/metrics.rs).
+# the /metrics scrape (proxy/tests/metrics.rs); headless chromium renders
+# the dashboard (proxy/tests/dashboard.rs).
 test-deps: deps
 	@command -v promtool >/dev/null 2>&1 || { \
 	  echo "installing prometheus (promtool checks the /metrics scrape)"; \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (a real browser renders the dashboard in the tests)"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
 release: deps
 	$(CARGO) build --release --bins

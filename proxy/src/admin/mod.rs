@@ -1,5 +1,5 @@
 //! The admin API: `/rep` (and the seed's `/get`), `/add`, `/rm`; and
-//! `/metrics`, on the admin listener only.
+//! `/metrics` and the live `/dashboard`, on the admin listener only.
 //!
 //! [`AdminApi::handle`] is transport-free: the admin listener
 //! ([`AdminService`]) and the proxy port (for the seed's curl commands) both
@@ -10,6 +10,7 @@
 
 pub mod access;
 mod body;
+mod dashboard;
 mod json;
 mod request;
 mod service;

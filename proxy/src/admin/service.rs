@@ -1,6 +1,7 @@
 //! The admin API's own listener: a Pingora HTTP app. It serves what the
-//! admin API serves and, here only, the metrics scrape (`/metrics`): the
-//! proxy port is for clients, and what it exposes stays small.
+//! admin API serves and, here only, the metrics scrape (`/metrics`) and the
+//! live dashboard (`/dashboard`): the proxy port is for clients, and what it
+//! exposes stays small.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use http::{Method, Response};
 use pingora_core::apps::http_app::ServeHttp;
 use pingora_core::protocols::http::ServerSession;
 
-use super::{read_body, AdminApi, Caller, Reply};
+use super::{dashboard, read_body, AdminApi, Caller, Reply};
 use crate::clients::{header_too_large, HeaderSeen};
 use crate::metrics::Listener;
 
@@ -62,6 +63,46 @@ impl AdminService {
     }
 }
 
+impl AdminService {
+    /// `GET /dashboard` (the page) and `GET /dashboard/state` (its data).
+    async fn dashboard(&self, session: &mut ServerSession, path: &str) -> Response<Vec<u8>> {
+        let method = session.req_header().method.clone();
+        let body = read_body(session, self.api.max_body()).await;
+        if body.is_err() {
+            session.set_keepalive(None);
+        }
+        let refused = if !matches!(method, Method::GET | Method::HEAD) {
+            Some(Reply::failure(
+                405,
+                format!("<Error> method {method} is not allowed on '{path}'"),
+            ))
+        } else {
+            body.err()
+        };
+        let metrics = self.api.metrics();
+        if let Some(reply) = refused {
+            metrics.admin_call(Listener::Admin, path, reply.status);
+            return into_response(reply);
+        }
+        metrics.admin_call(Listener::Admin, path, 200);
+        let (content_type, body) = if path == "/dashboard" {
+            (
+                "text/html; charset=utf-8",
+                dashboard::PAGE.as_bytes().to_vec(),
+            )
+        } else {
+            ("application/json", dashboard::state(&self.api))
+        };
+        Response::builder()
+            .status(200)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .header(http::header::CACHE_CONTROL, "no-store")
+            .body(body)
+            .unwrap_or_else(|_| Response::new(Vec::new()))
+    }
+}
+
 #[async_trait]
 impl ServeHttp for AdminService {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
@@ -76,6 +117,11 @@ impl ServeHttp for AdminService {
         ) {
             session.set_keepalive(None);
             return into_response(Reply::failure(431, format!("<Error> {why}")));
+        }
+        let path = session.req_header().uri.path();
+        if path == "/dashboard" || path == "/dashboard/state" {
+            let path = path.to_string();
+            return self.dashboard(session, &path).await;
         }
         if session.req_header().uri.path() == "/metrics" {
             let method = session.req_header().method.clone();

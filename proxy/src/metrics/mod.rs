@@ -78,6 +78,16 @@ impl Listener {
 }
 
 /// All of ringlb's metrics and the registry that serves them.
+/// One replica's request totals (see [`Metrics::per_replica`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct ReplicaTotals {
+    /// Requests answered (any status).
+    pub requests: u64,
+    /// Sum and count of their durations, in seconds.
+    pub seconds: f64,
+    pub timed: u64,
+}
+
 pub struct Metrics {
     registry: Registry,
     f: Families,
@@ -106,6 +116,38 @@ impl Metrics {
         let mut out = Vec::with_capacity(8192);
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             log::error!("metrics: cannot encode: {e}");
+        }
+        out
+    }
+
+    /// Per replica: requests served and the total and count of their
+    /// durations (for the dashboard), read from the registry as a scrape
+    /// would, creating no series.
+    pub fn per_replica(&self) -> std::collections::HashMap<String, ReplicaTotals> {
+        let mut out = std::collections::HashMap::<String, ReplicaTotals>::new();
+        for family in self.registry.gather() {
+            let name = family.name();
+            if name != "ringlb_requests_total" && name != "ringlb_request_duration_seconds" {
+                continue;
+            }
+            for m in family.get_metric() {
+                let Some(replica) = m
+                    .get_label()
+                    .iter()
+                    .find(|l| l.name() == "replica")
+                    .map(|l| l.value().to_string())
+                else {
+                    continue;
+                };
+                let t = out.entry(replica).or_default();
+                if name == "ringlb_requests_total" {
+                    t.requests += m.get_counter().get_value() as u64;
+                } else {
+                    let h = m.get_histogram();
+                    t.seconds += h.get_sample_sum();
+                    t.timed += h.get_sample_count();
+                }
+            }
         }
         out
     }
