@@ -14,6 +14,9 @@ usage: ringlb-backend [--listen ADDR] [--id ID] [--threads N] [--delay-ms MS]
   --announce      print \"listening <ip:port>\" on stdout once bound
   --delay-ms MS   answer /home only after MS milliseconds (0..=600000; tests
                   use it for requests that are still in flight)
+  --workers N     with --delay-ms: at most N /home requests are served at
+                  once, the others queue (a replica of limited capacity, for
+                  the load experiments; default: no limit)
 
 GET /home       -> 200 {\"message\": \"Hello from Server: <ID>\", \"status\": \"successful\"}
 GET /heartbeat  -> 200, empty body";
@@ -30,6 +33,8 @@ pub struct Args {
     pub announce: bool,
     /// How long `/home` waits before answering (heartbeats never wait).
     pub delay: Duration,
+    /// At most this many delayed `/home` answers at once (`None`: no limit).
+    pub workers: Option<usize>,
 }
 
 impl Args {
@@ -59,6 +64,7 @@ impl Args {
             help: false,
             announce: false,
             delay: Duration::ZERO,
+            workers: None,
         };
         let mut it = flags.into_iter();
         while let Some(flag) = it.next() {
@@ -89,6 +95,12 @@ impl Args {
                             format!("--delay-ms must be 0..=600000 milliseconds, got {v:?}")
                         })?;
                     args.delay = Duration::from_millis(ms);
+                }
+                "--workers" => {
+                    let v = value("--workers")?;
+                    args.workers = Some(v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        format!("--workers must be a positive number, got {v:?}")
+                    })?);
                 }
                 "-h" | "--help" => args.help = true,
                 other => return Err(format!("unknown argument {other:?}")),
@@ -150,6 +162,8 @@ mod tests {
             parse(&["--delay-ms", "250"], &[]).unwrap().delay,
             std::time::Duration::from_millis(250)
         );
+        assert_eq!(parse(&["--workers", "3"], &[]).unwrap().workers, Some(3));
+        assert!(parse(&["--workers", "0"], &[]).is_err());
         assert_eq!(
             parse(&["--bogus"], &[]).unwrap_err(),
             r#"unknown argument "--bogus""#

@@ -41,6 +41,10 @@ pub async fn run(args: Args) -> Result<(), String> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let responses = Responses::new(&args.id);
+    // A replica of limited capacity: delayed answers take a worker each.
+    let workers = args
+        .workers
+        .map(|n| std::sync::Arc::new(tokio::sync::Semaphore::new(n)));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.keep_alive(true)
@@ -62,11 +66,17 @@ pub async fn run(args: Args) -> Result<(), String> {
                 let _ = stream.set_nodelay(true);
                 let responses = responses.clone();
                 let delay = args.delay;
+                let workers = workers.clone();
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let resp = responses.answer(&req);
                     let wait = !delay.is_zero() && req.uri().path() == "/home";
+                    let workers = workers.clone();
                     async move {
                         if wait {
+                            let _worker = match &workers {
+                                Some(w) => w.clone().acquire_owned().await.ok(),
+                                None => None,
+                            };
                             tokio::time::sleep(delay).await;
                         }
                         Ok::<_, Infallible>(resp)

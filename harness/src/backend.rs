@@ -17,7 +17,12 @@ pub struct Backend {
 impl Backend {
     /// `binary` with `SERVER_ID=id` on a port of its own choosing.
     pub fn start(binary: &Path, id: &str) -> Backend {
-        Self::try_start(binary, id, "127.0.0.1:0")
+        Self::start_with(binary, id, &[])
+    }
+
+    /// As [`Backend::start`], with more flags (e.g. `--delay-ms 20`).
+    pub fn start_with(binary: &Path, id: &str, extra: &[&str]) -> Backend {
+        Self::try_start(binary, id, "127.0.0.1:0", extra)
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()))
     }
 
@@ -26,7 +31,7 @@ impl Backend {
     pub fn restart_on(binary: &Path, id: &str, addr: SocketAddr) -> Backend {
         let mut last = String::new();
         crate::try_wait_for(Duration::from_secs(5), || {
-            match Self::try_start(binary, id, &addr.to_string()) {
+            match Self::try_start(binary, id, &addr.to_string(), &[]) {
                 Ok(b) => Some(b),
                 Err(e) => {
                     last = e;
@@ -37,9 +42,10 @@ impl Backend {
         .unwrap_or_else(|| panic!("restart {id} on {addr}: {last}"))
     }
 
-    fn try_start(binary: &Path, id: &str, listen: &str) -> Result<Backend, String> {
+    fn try_start(binary: &Path, id: &str, listen: &str, extra: &[&str]) -> Result<Backend, String> {
         let mut child = Command::new(binary)
             .args(["--listen", listen, "--announce"])
+            .args(extra)
             .env("SERVER_ID", id)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

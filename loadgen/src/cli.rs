@@ -46,12 +46,47 @@ pub enum Command {
     /// Share of keys that move when a replica is added or removed, per
     /// family, against the ideal 1/(N+1) and 1/N.
     Moves(FamiliesArgs),
+    /// Zipf-distributed keys (a few hot ones) through ringlb plain, bounded
+    /// (c = 1.25, 1.5), Maglev, and HAProxy with and without
+    /// hash-balance-factor 125, over the same replicas.
+    Zipf(SkewArgs),
+    /// One slow replica, through the same balancers as `zipf`.
+    Slow(SkewArgs),
     /// Every experiment and the offline tables, into OUT/analysis.md with
     /// charts in OUT/img/.
     All(AllArgs),
     /// Per-replica counts, balance and key movement from the ring alone (no
     /// processes, no network), over any id range.
     Offline(OfflineArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SkewArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Replicas (ringlb-backend processes started for the run).
+    #[arg(long, default_value_t = 4)]
+    pub replicas: usize,
+    /// How long every replica takes to answer /home, in milliseconds.
+    #[arg(long, default_value_t = 2)]
+    pub delay_ms: u64,
+    /// `slow`: how long Server1 takes instead.
+    #[arg(long, default_value_t = 20)]
+    pub slow_ms: u64,
+    /// Requests each replica serves at once; more queue (a server of
+    /// limited capacity, where an overloaded replica gets slower).
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// `zipf`: distinct keys.
+    #[arg(long, default_value_t = 1_000)]
+    pub universe: usize,
+    /// `zipf`: the exponent s.
+    #[arg(long, default_value_t = 1.1)]
+    pub s: f64,
+    /// The haproxy binary (default: haproxy on PATH; without one its rows
+    /// are left out).
+    #[arg(long, value_name = "PATH")]
+    pub haproxy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use experiments::{a1, a2, a3, a4, all, moves, offline as offline_cmd, LabError};
+use experiments::{a1, a2, a3, a4, all, moves, offline as offline_cmd, skew, LabError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -58,6 +58,8 @@ async fn dispatch(command: Command) -> Result<(), String> {
         Command::A3(a) => lab(a3::command(a).await),
         Command::A4(a) => lab(a4::command(a).await),
         Command::Moves(a) => lab(moves::command(a).await),
+        Command::Zipf(a) => lab(skew::zipf(a).await),
+        Command::Slow(a) => lab(skew::slow(a).await),
         Command::All(a) => lab(all::command(a).await),
         Command::Offline(a) => lab(offline_cmd::command(a)),
     }

@@ -14,6 +14,7 @@ pub mod all;
 pub mod markdown;
 pub mod moves;
 pub mod offline;
+pub mod skew;
 pub mod sweep;
 
 use std::path::{Path, PathBuf};

@@ -48,6 +48,7 @@ pub struct RingFile {
     pub family: Option<String>,
     pub polynomial: Option<PolynomialFile>,
     pub bounded_load: Option<f64>,
+    pub bounded_walk: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

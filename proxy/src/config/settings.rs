@@ -13,6 +13,7 @@ use crate::clients::ClientSettings;
 use crate::fleet::names::{check_hostname, check_static_address};
 use crate::provision::docker::check_container_name;
 use crate::ring::{is_prime, FamilyKind, Polynomial, MAGLEV_TABLE};
+use crate::select::Walk;
 
 /// Everything ringlb reads from its config, validated.
 #[derive(Debug, Clone)]
@@ -55,6 +56,8 @@ pub struct RingSettings {
     /// Consistent hashing with bounded loads: a replica holds at most
     /// `ceil(c x (in flight + 1) / N)` requests (`None`: no bound).
     pub bounded_load: Option<f64>,
+    /// Where a request goes when its owner is full.
+    pub bounded_walk: Walk,
 }
 
 /// Where a request's hash key comes from.
@@ -252,11 +255,22 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
             ))
         }
     };
+    let bounded_walk = match f.ring.bounded_walk.as_deref() {
+        None | Some("clockwise") => Walk::Clockwise,
+        Some("jump") => Walk::Jump,
+        Some(other) => {
+            return Err(bad(
+                "ring.bounded_walk",
+                format!("must be jump or clockwise, got {other:?}"),
+            ))
+        }
+    };
     let ring = RingSettings {
         slots,
         vnodes,
         family,
         bounded_load,
+        bounded_walk,
     };
 
     let key_name = f.key.name;

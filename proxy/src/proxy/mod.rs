@@ -86,7 +86,7 @@ impl RingProxy {
             metrics,
             access_log,
             handover,
-            policy: select::policy(settings.ring.bounded_load),
+            policy: select::policy(settings.ring.bounded_load, settings.ring.bounded_walk),
         }
     }
 

@@ -20,19 +20,41 @@ use super::Policy;
 use crate::inflight::Lease;
 use crate::ring::{Member, Ring};
 
-/// Owner-then-clockwise, skipping replicas at capacity.
+/// Owner-then-clockwise (or owner-then-jump), skipping replicas at
+/// capacity.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounded {
     factor: f64,
+    walk: Walk,
 }
+
+/// Where a request goes when its owner is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// The next replica clockwise that is not full (the paper's rule).
+    Clockwise,
+    /// A replica picked by hashing the key with the attempt number, so a
+    /// hot key's overflow spreads over every replica instead of piling
+    /// onto the owner's neighbour (Chen et al., 2019, "random jump"). The
+    /// same key jumps to the same places, so it keeps some cache affinity.
+    Jump,
+}
+
+/// Jumps tried before falling back to the clockwise walk.
+const JUMPS: u64 = 8;
 
 impl Bounded {
     /// `factor` is `c >= 1` (config checks it): 1 spreads load perfectly
     /// evenly and moves the most keys; larger keeps more keys on their
     /// owner.
     pub fn new(factor: f64) -> Bounded {
+        Bounded::with_walk(factor, Walk::Clockwise)
+    }
+
+    pub fn with_walk(factor: f64, walk: Walk) -> Bounded {
         Bounded {
             factor: factor.max(1.0),
+            walk,
         }
     }
 
@@ -53,6 +75,26 @@ impl Policy for Bounded {
         let members = ring.members();
         let in_flight: usize = members.iter().map(|m| m.load.count()).sum();
         let capacity = self.capacity(in_flight, members.len());
+        let has_room = |m: &Member| m.load.count() < capacity && !tried.contains(&m.addr);
+        if self.walk == Walk::Jump {
+            let owner = ring.clockwise(slot).find(|m| !tried.contains(&m.addr));
+            if let Some(owner) = owner.filter(|m| has_room(m)) {
+                if let Some(lease) = owner.load.lease() {
+                    return Some((owner, lease));
+                }
+            }
+            for attempt in 1..=JUMPS {
+                let jumped = xxhash_rust::xxh3::xxh3_64_with_seed(&slot.to_le_bytes(), attempt);
+                if let Some(m) = ring
+                    .owner_of_slot(jumped % ring.slots())
+                    .filter(|m| has_room(m))
+                {
+                    if let Some(lease) = m.load.lease() {
+                        return Some((m, lease));
+                    }
+                }
+            }
+        }
         let mut fallback = None;
         for m in ring.clockwise(slot).filter(|m| !tried.contains(&m.addr)) {
             if m.load.count() < capacity {
@@ -103,6 +145,25 @@ mod tests {
         // Every lease goes back.
         drop(held);
         assert!(ring.members().iter().all(|m| m.load.count() == 0));
+    }
+
+    #[test]
+    fn jumps_spread_a_hot_keys_overflow_beyond_the_neighbour() {
+        let names: Vec<String> = (0..8).map(|i| format!("r{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let ring = ring_of(&refs);
+        let b = Bounded::with_walk(1.0, Walk::Jump);
+        let held: Vec<Lease> = (0..80)
+            .map(|_| b.pick(&ring, 777, &[]).unwrap().1)
+            .collect();
+        let counts: Vec<usize> = ring.members().iter().map(|m| m.load.count()).collect();
+        // ceil(1.0 x 80 / 8) = 10 at most each, and all eight used.
+        assert!(counts.iter().all(|&c| c > 0 && c <= 10), "{counts:?}");
+        drop(held);
+        assert!(ring.members().iter().all(|m| m.load.count() == 0));
+        // Light load: the owner, as without a bound.
+        let (m, _l) = b.pick(&ring, 777, &[]).unwrap();
+        assert_eq!(m.name, ring.clockwise(777).next().unwrap().name);
     }
 
     #[test]

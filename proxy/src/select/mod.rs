@@ -16,7 +16,7 @@ mod owner;
 use std::fmt::Debug;
 use std::net::SocketAddr;
 
-pub use bounded::Bounded;
+pub use bounded::{Bounded, Walk};
 pub use owner::Owner;
 
 use crate::inflight::Lease;
@@ -35,11 +35,11 @@ pub trait Policy: Send + Sync + Debug {
     ) -> Option<(&'r Member, Lease)>;
 }
 
-/// The policy that config asks for: bounded loads with factor `c`, or the
-/// plain owner-then-clockwise choice.
-pub fn policy(bounded_load: Option<f64>) -> Box<dyn Policy> {
+/// The policy that config asks for: bounded loads with factor `c` and the
+/// given walk, or the plain owner-then-clockwise choice.
+pub fn policy(bounded_load: Option<f64>, walk: Walk) -> Box<dyn Policy> {
     match bounded_load {
-        Some(c) => Box::new(Bounded::new(c)),
+        Some(c) => Box::new(Bounded::with_walk(c, walk)),
         None => Box::new(Owner),
     }
 }

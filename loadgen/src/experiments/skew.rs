@@ -1,0 +1,460 @@
+//! Balance beyond uniform keys: `zipf` (a few hot keys) and `slow` (one slow
+//! replica), each run through several balancers over the *same* replicas:
+//! ringlb with the plain ring, with bounded loads (c = 1.25 and 1.5, each
+//! with the clockwise walk and with the random jump), with Maglev, and
+//! HAProxy with `hash-type consistent`, without and with
+//! `hash-balance-factor 125`.
+//!
+//! Per balancer:
+//! * **served busiest/mean**: requests answered by the busiest replica over
+//!   the mean.
+//! * **in flight busiest/mean**: each replica's time-averaged requests in
+//!   flight, by Little's law the sum of its requests' latencies over the
+//!   run. The same client-side estimate is used for every balancer, so
+//!   ringlb and HAProxy are measured alike.
+//! * **p99**: client latency.
+//! * **owner share**: requests served by the replica that the same
+//!   balancer's unbounded variant chose for the key, i.e. cache affinity.
+//!   For the unbounded rows this is 100% by definition.
+//!
+//! The replicas are `ringlb-backend` processes answering `/home` after
+//! `--delay-ms`, with `--workers` answers at a time (more queue): servers
+//! of limited capacity, so an overloaded replica gets slower, as real ones
+//! do. They are started here, each balancer gets a free port, and
+//! everything is stopped at the end.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use http::{HeaderName, Uri};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use ringlb_harness::Backend;
+use serde::Serialize;
+
+use super::markdown::table;
+use super::{Lab, LabError};
+use crate::cli::SkewArgs;
+use crate::cluster::Cluster;
+use crate::fire::{fire, Load, Outcome, Run};
+use crate::stats::percentile;
+
+/// One balancer's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub balancer: String,
+    pub requests: usize,
+    pub failed: usize,
+    pub served_busiest_over_mean: f64,
+    pub in_flight_busiest_over_mean: f64,
+    pub p99_ms: f64,
+    pub owner_share: Option<f64>,
+}
+
+/// The balancers, in report order: (label, what it is, reference for the
+/// owner share).
+const RINGLB_ROWS: [(&str, &str); 6] = [
+    ("ringlb plain", ""),
+    ("ringlb bounded c=1.25", "    bounded_load: 1.25\n"),
+    ("ringlb bounded c=1.5", "    bounded_load: 1.5\n"),
+    (
+        "ringlb bounded c=1.25 jump",
+        "    bounded_load: 1.25\n    bounded_walk: jump\n",
+    ),
+    (
+        "ringlb bounded c=1.5 jump",
+        "    bounded_load: 1.5\n    bounded_walk: jump\n",
+    ),
+    ("ringlb maglev", "    family: maglev\n"),
+];
+
+pub async fn zipf(args: SkewArgs) -> Result<(), LabError> {
+    let lab = Lab::new(&args.lab)?;
+    let keys = zipf_keys(args.lab.requests, args.universe, args.s, args.lab.seed);
+    let hottest = share_of_top(&keys, 5);
+    let delays = vec![args.delay_ms; args.replicas];
+    let rows = run(&lab, &args, &keys, &delays).await?;
+    let intro = format!(
+        "{} requests, ids drawn from {} keys with Zipf s = {} (the 5 hottest keys carry {:.1}% of them), \
+         {} in flight at once, {} replicas answering after {} ms with {} workers each (more requests queue).",
+        keys.len(),
+        args.universe,
+        args.s,
+        100.0 * hottest,
+        lab.concurrency,
+        args.replicas,
+        args.delay_ms,
+        args.workers
+    );
+    lab.publish(
+        "zipf",
+        &section("Zipf-distributed keys", &intro, &rows),
+        &rows,
+    )
+}
+
+pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
+    let lab = Lab::new(&args.lab)?;
+    let mut rng = StdRng::seed_from_u64(args.lab.seed);
+    let keys: Vec<u64> = (0..args.lab.requests)
+        .map(|_| rng.random_range(100_000..1_000_000))
+        .collect();
+    let mut delays = vec![args.delay_ms; args.replicas];
+    delays[0] = args.slow_ms;
+    let rows = run(&lab, &args, &keys, &delays).await?;
+    let intro = format!(
+        "{} requests with uniform random 6-digit ids, {} in flight at once, {} replicas with {} workers each (more requests queue): Server1 answers after {} ms, the others after {} ms.",
+        keys.len(),
+        lab.concurrency,
+        args.replicas,
+        args.workers,
+        args.slow_ms,
+        args.delay_ms
+    );
+    lab.publish("slow", &section("One slow replica", &intro, &rows), &rows)
+}
+
+/// Starts the replicas, runs every balancer over them in turn, stops all.
+async fn run(
+    lab: &Lab,
+    args: &SkewArgs,
+    keys: &[u64],
+    delays: &[u64],
+) -> Result<Vec<Row>, LabError> {
+    // --backend, else the one next to ringlb (Binaries checked it exists).
+    let backend = lab
+        .bins
+        .backend
+        .clone()
+        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"));
+    let replicas: Vec<Backend> = delays
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            Backend::start_with(
+                &backend,
+                &format!("Server{}", i + 1),
+                &[
+                    "--delay-ms",
+                    &d.to_string(),
+                    "--workers",
+                    &args.workers.to_string(),
+                ],
+            )
+        })
+        .collect();
+    let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
+    let mut rows = Vec::new();
+    let mut reference: Option<HashMap<u64, String>> = None;
+    for (label, ring) in RINGLB_ROWS {
+        let cluster = Cluster::start(&lab.bins, &ringlb_yaml(&addrs, ring), addrs.len()).await?;
+        let run = load(lab, cluster.proxy_uri("/home"), keys).await;
+        cluster.stop().await;
+        let own = owners(keys, &run);
+        let compare = match label {
+            "ringlb plain" => {
+                reference = Some(own);
+                None
+            }
+            "ringlb maglev" => None,
+            _ => reference.as_ref(),
+        };
+        rows.push(row(label, keys, &run, addrs.len(), compare));
+        eprintln!("{label}: done");
+    }
+    match which_haproxy(&args.haproxy) {
+        Some(haproxy) => {
+            let mut reference = None;
+            for (label, factor) in [
+                ("HAProxy consistent", None),
+                ("HAProxy balance-factor 125", Some(125)),
+            ] {
+                let ha = HaProxy::start(&haproxy, &addrs, factor)?;
+                wait_serving(lab, &ha.uri()).await?;
+                let run = load(lab, ha.uri(), keys).await;
+                drop(ha);
+                let own = owners(keys, &run);
+                let compare = if factor.is_none() {
+                    reference = Some(own);
+                    None
+                } else {
+                    reference.as_ref()
+                };
+                rows.push(row(label, keys, &run, addrs.len(), compare));
+                eprintln!("{label}: done");
+            }
+        }
+        None => {
+            eprintln!("haproxy not found: its rows are left out (install it, or pass --haproxy)")
+        }
+    }
+    drop(replicas);
+    Ok(rows)
+}
+
+fn ringlb_yaml(addrs: &[SocketAddr], ring: &str) -> String {
+    let initial: Vec<String> = addrs.iter().map(|a| format!("'{a}'")).collect();
+    let ring = if ring.is_empty() {
+        String::new()
+    } else {
+        format!("  ring:\n{ring}")
+    };
+    format!(
+        "version: 1\nthreads: 1\nwork_stealing: false\ngrace_period_seconds: 0\n\
+         graceful_shutdown_timeout_seconds: 1\nupstream_keepalive_pool_size: 256\nringlb:\n{ring}\
+         \x20 upstream:\n    read_timeout_ms: 10000\n  replicas:\n    provisioner: static\n    initial: [{}]\n",
+        initial.join(", ")
+    )
+}
+
+async fn load(lab: &Lab, uri: Uri, keys: &[u64]) -> Run {
+    fire(
+        &lab.client,
+        &Load {
+            uri,
+            header: Some(HeaderName::from_static("x-request-id")),
+            keys: keys.iter().map(|k| Some(*k)).collect(),
+            concurrency: lab.concurrency,
+            pace: None,
+            progress: false,
+        },
+    )
+    .await
+}
+
+/// Each key's replica: the one that served it most often in `run`.
+fn owners(keys: &[u64], run: &Run) -> HashMap<u64, String> {
+    let mut tally: HashMap<u64, HashMap<String, usize>> = HashMap::new();
+    for (k, s) in keys.iter().zip(&run.samples) {
+        if let Outcome::Served(Some(name)) = &s.outcome {
+            *tally
+                .entry(*k)
+                .or_default()
+                .entry(name.clone())
+                .or_default() += 1;
+        }
+    }
+    tally
+        .into_iter()
+        .filter_map(|(k, by)| {
+            by.into_iter()
+                .max_by_key(|(_, n)| *n)
+                .map(|(name, _)| (k, name))
+        })
+        .collect()
+}
+
+fn row(
+    label: &str,
+    keys: &[u64],
+    run: &Run,
+    replicas: usize,
+    owner: Option<&HashMap<u64, String>>,
+) -> Row {
+    let mut served: HashMap<&str, usize> = HashMap::new();
+    let mut busy: HashMap<&str, f64> = HashMap::new();
+    let mut latencies = Vec::with_capacity(run.samples.len());
+    let (mut failed, mut at_owner, mut ok) = (0, 0, 0);
+    for (k, s) in keys.iter().zip(&run.samples) {
+        latencies.push(s.latency);
+        match &s.outcome {
+            Outcome::Served(Some(name)) => {
+                ok += 1;
+                *served.entry(name).or_default() += 1;
+                *busy.entry(name).or_default() += s.latency.as_secs_f64();
+                if owner.is_some_and(|o| o.get(k) == Some(name)) {
+                    at_owner += 1;
+                }
+            }
+            _ => failed += 1,
+        }
+    }
+    latencies.sort();
+    let n = replicas as f64;
+    let busiest = |m: &HashMap<&str, f64>| {
+        let total: f64 = m.values().sum();
+        let top = m.values().cloned().fold(0.0, f64::max);
+        if total > 0.0 {
+            top / (total / n)
+        } else {
+            0.0
+        }
+    };
+    let served_f: HashMap<&str, f64> = served.iter().map(|(k, v)| (*k, *v as f64)).collect();
+    Row {
+        balancer: label.to_string(),
+        requests: run.samples.len(),
+        failed,
+        served_busiest_over_mean: busiest(&served_f),
+        in_flight_busiest_over_mean: busiest(&busy),
+        p99_ms: percentile(&latencies, 99.0).as_secs_f64() * 1000.0,
+        owner_share: owner.map(|_| at_owner as f64 / ok.max(1) as f64),
+    }
+}
+
+fn section(title: &str, intro: &str, rows: &[Row]) -> String {
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.balancer.clone(),
+                format!("{:.2}", r.in_flight_busiest_over_mean),
+                format!("{:.2}", r.served_busiest_over_mean),
+                format!("{:.1}", r.p99_ms),
+                r.owner_share
+                    .map_or("(reference)".into(), |s| format!("{:.1}%", 100.0 * s)),
+                format!("{}", r.failed),
+            ]
+        })
+        .collect();
+    format!(
+        "## {title}\n\n{intro}\n\n{}\n",
+        table(
+            &[
+                "balancer",
+                "in flight busiest/mean",
+                "served busiest/mean",
+                "p99 ms",
+                "at the key's owner",
+                "failed"
+            ],
+            &body
+        )
+    )
+}
+
+/// `requests` ids from `universe` distinct random 6-digit keys, the k-th
+/// most popular drawn with probability proportional to 1 / k^s.
+pub fn zipf_keys(requests: usize, universe: usize, s: f64, seed: u64) -> Vec<u64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut ids: Vec<u64> = (100_000..1_000_000).step_by(7).collect();
+    ids.shuffle(&mut rng);
+    ids.truncate(universe.max(1));
+    let mut cdf = Vec::with_capacity(ids.len());
+    let mut total = 0.0;
+    for k in 1..=ids.len() {
+        total += 1.0 / (k as f64).powf(s);
+        cdf.push(total);
+    }
+    (0..requests)
+        .map(|_| {
+            let x = rng.random::<f64>() * total;
+            ids[cdf.partition_point(|c| *c < x).min(ids.len() - 1)]
+        })
+        .collect()
+}
+
+fn share_of_top(keys: &[u64], top: usize) -> f64 {
+    let mut count: HashMap<u64, usize> = HashMap::new();
+    for k in keys {
+        *count.entry(*k).or_default() += 1;
+    }
+    let mut c: Vec<usize> = count.into_values().collect();
+    c.sort_unstable_by(|a, b| b.cmp(a));
+    c.iter().take(top).sum::<usize>() as f64 / keys.len().max(1) as f64
+}
+
+fn which_haproxy(given: &Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = given {
+        return Some(p.clone());
+    }
+    let out = Command::new("which").arg("haproxy").output().ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// HAProxy over the same replicas; killed on drop.
+struct HaProxy {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl HaProxy {
+    fn start(
+        binary: &PathBuf,
+        addrs: &[SocketAddr],
+        factor: Option<u32>,
+    ) -> Result<HaProxy, LabError> {
+        let err = |e: std::io::Error| LabError::Other(format!("haproxy: {e}"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(err)?
+            .port();
+        let dir = tempfile::tempdir().map_err(err)?;
+        let servers: String = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("  server Server{} {a}\n", i + 1))
+            .collect();
+        let balance = factor.map_or(String::new(), |f| format!("  hash-balance-factor {f}\n"));
+        let cfg = dir.path().join("haproxy.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n  nbthread 1\n  maxconn 2000\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  \
+                 timeout server 30s\n  option http-keep-alive\n  http-reuse always\nfrontend fe\n  bind 127.0.0.1:{port}\n  \
+                 default_backend be\nbackend be\n  balance hdr(X-Request-Id)\n  hash-type consistent\n{balance}{servers}"
+            ),
+        )
+        .map_err(err)?;
+        let child = Command::new(binary)
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(err)?;
+        Ok(HaProxy {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+
+    fn uri(&self) -> Uri {
+        format!("http://127.0.0.1:{}/home", self.port)
+            .parse()
+            .expect("a valid uri")
+    }
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_serving(lab: &Lab, uri: &Uri) -> Result<(), LabError> {
+    for _ in 0..200 {
+        if let Ok(r) = lab.client.get(uri).await {
+            if r.status.is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(LabError::Other(format!("{uri} did not answer within 5 s")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zipf_keys_are_skewed_and_repeatable() {
+        let a = zipf_keys(20_000, 1_000, 1.1, 7);
+        assert_eq!(a, zipf_keys(20_000, 1_000, 1.1, 7));
+        let top = share_of_top(&a, 1);
+        // 1 / H(1000, 1.1) is about 0.19.
+        assert!((0.15..0.25).contains(&top), "{top}");
+        assert!(a.iter().all(|k| (100_000..1_000_000).contains(k)));
+    }
+}
