@@ -1,7 +1,8 @@
 //! Accept loop with graceful shutdown on SIGTERM and SIGINT.
 //!
-//! Each connection is served by hyper's HTTP/1 state machine (keep-alive,
-//! pipelining). On a signal the listener closes, in-flight connections get
+//! Each connection is served by hyper: HTTP/1.1 (keep-alive, pipelining),
+//! or HTTP/2 without TLS when the client opens with the h2 preface (h2c
+//! with prior knowledge, what ringlb's `upstream.http2` speaks). On a signal the listener closes, in-flight connections get
 //! hyper's graceful shutdown and up to five seconds to finish (ringlb's
 //! process provisioner waits `replicas.stop_timeout_ms`, 2 s by default,
 //! before it sends SIGKILL).
@@ -9,9 +10,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
@@ -46,10 +47,12 @@ pub async fn run(args: Args) -> Result<(), String> {
         .workers
         .map(|n| std::sync::Arc::new(tokio::sync::Semaphore::new(n)));
     let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.keep_alive(true)
-        .timer(hyper_util::rt::TokioTimer::new());
-    http.header_read_timeout(Duration::from_secs(30));
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    http.http2().timer(TokioTimer::new());
 
     loop {
         tokio::select! {
@@ -82,7 +85,7 @@ pub async fn run(args: Args) -> Result<(), String> {
                         Ok::<_, Infallible>(resp)
                     }
                 });
-                let conn = http.serve_connection(TokioIo::new(stream), service);
+                let conn = http.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;

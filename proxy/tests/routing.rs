@@ -76,6 +76,40 @@ fn same_key_same_replica_and_every_replica_reachable() {
 }
 
 #[test]
+fn over_h2c_every_key_goes_where_it_goes_over_http1() {
+    // The same replicas' names, so the same ring: only the upstream
+    // protocol differs (ringlb-backend speaks both).
+    let h1 = Ringlb::start(DEFAULT_RING);
+    let h2 = Ringlb::start(&format!("{DEFAULT_RING}  upstream:\n    http2: true\n"));
+    for id in (100_000..100_200u64).step_by(3) {
+        assert_eq!(h2.owner(id), h1.owner(id), "id {id}");
+    }
+    // Concurrent requests share h2 connections (multiplexed streams).
+    let url = h2.url("/home");
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                (0..20)
+                    .map(|j| {
+                        client
+                            .get(&url)
+                            .header("X-Request-Id", (200_000 + i * 100 + j).to_string())
+                            .send()
+                            .map(|r| r.status().as_u16())
+                            .unwrap_or(0)
+                    })
+                    .filter(|s| *s != 200)
+                    .count()
+            })
+        })
+        .collect();
+    let failed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(failed, 0);
+}
+
+#[test]
 fn ten_thousand_random_ids_are_balanced_within_ten_percent() {
     let lb = Ringlb::start(DEFAULT_RING);
     let mut counts: HashMap<String, u32> = HashMap::new();

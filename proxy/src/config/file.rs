@@ -74,6 +74,8 @@ pub struct UpstreamFile {
     pub idle_timeout_ms: Option<u64>,
     pub connect_retries: Option<u32>,
     pub retry_after_connect: Option<bool>,
+    pub http2: Option<bool>,
+    pub http2_streams: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

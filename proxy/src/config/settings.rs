@@ -90,6 +90,10 @@ pub struct UpstreamSettings {
     /// connecting (reset: within `connect_retries`; timeout: once) and
     /// nothing was sent to the client yet.
     pub retry_after_connect: bool,
+    /// Speak HTTP/2 without TLS to the replicas (h2c, prior knowledge),
+    /// with up to this many requests multiplexed on one connection; `None`:
+    /// HTTP/1.1 with keep-alive (the default).
+    pub http2_streams: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +165,8 @@ fn millis(key: &str, value: Option<u64>, default: u64, min: u64) -> Result<Durat
 
 pub(super) const DEFAULT_SLOTS: u64 = 1 << 63;
 pub(super) const DEFAULT_VNODES: u32 = 2048;
+/// Requests multiplexed on one h2c connection to a replica by default.
+const DEFAULT_H2_STREAMS: usize = 100;
 /// Maglev: the table holds at least this many entries per replica.
 const MAGLEV_ENTRIES_PER_REPLICA: u32 = 100;
 /// Maglev tables above this are memory (4 bytes an entry, plus the index),
@@ -332,6 +338,23 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
             }
         },
         retry_after_connect: u.retry_after_connect.unwrap_or(true),
+        http2_streams: match (u.http2.unwrap_or(false), u.http2_streams) {
+            (false, None) => None,
+            (false, Some(_)) => {
+                return Err(bad(
+                    "upstream.http2_streams",
+                    "only used with upstream.http2: true",
+                ))
+            }
+            (true, None) => Some(DEFAULT_H2_STREAMS),
+            (true, Some(n @ 1..=10_000)) => Some(n as usize),
+            (true, Some(n)) => {
+                return Err(bad(
+                    "upstream.http2_streams",
+                    format!("must be 1..=10000, got {n}"),
+                ))
+            }
+        },
     };
 
     let r = f.replicas;

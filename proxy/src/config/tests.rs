@@ -430,3 +430,23 @@ fn bounded_loads_and_maglev_are_checked() {
     );
     assert!(why.contains("not used by the maglev family"), "{why}");
 }
+
+#[test]
+fn http2_toward_replicas_is_opt_in() {
+    let s = parse("version: 1\n").unwrap();
+    assert_eq!(s.upstream.http2_streams, None);
+    let s = parse("ringlb:\n  upstream:\n    http2: true\n").unwrap();
+    assert_eq!(s.upstream.http2_streams, Some(100));
+    let s = parse("ringlb:\n  upstream:\n    http2: true\n    http2_streams: 8\n").unwrap();
+    assert_eq!(s.upstream.http2_streams, Some(8));
+    let why = err_at(
+        "ringlb:\n  upstream:\n    http2_streams: 8\n",
+        "ringlb.upstream.http2_streams",
+    );
+    assert!(why.contains("only used with upstream.http2: true"), "{why}");
+    let why = err_at(
+        "ringlb:\n  upstream:\n    http2: true\n    http2_streams: 0\n",
+        "ringlb.upstream.http2_streams",
+    );
+    assert!(why.contains("must be 1..=10000"), "{why}");
+}

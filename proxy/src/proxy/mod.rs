@@ -98,6 +98,12 @@ impl RingProxy {
         o.read_timeout = Some(self.upstream.read_timeout);
         o.write_timeout = Some(self.upstream.write_timeout);
         o.idle_timeout = Some(self.upstream.idle_timeout);
+        if let Some(streams) = self.upstream.http2_streams {
+            // Minimum version 2 over plain TCP: h2c with prior knowledge
+            // (pingora-core connectors/http/v2.rs trusts the caller here).
+            o.set_http_version(2, 2);
+            o.max_h2_streams = streams;
+        }
         peer
     }
 
