@@ -47,6 +47,19 @@ fn logged_after(lb: &Ringlb, needle: &str, since: SystemTime) -> Duration {
 }
 
 /// Asserts `needles` appear in the log in this order.
+/// After a failure under load, nothing stays counted in flight: every
+/// request's lease on its replica was given back, whether the request was
+/// answered, timed out, or failed over.
+fn no_request_left_in_flight(lb: &Ringlb) {
+    wait_for("no request left in flight", Duration::from_secs(10), || {
+        let busy: f64 = common::scrape::samples(&lb.metrics(), "ringlb_replica_requests_in_flight")
+            .iter()
+            .map(|s| s.value)
+            .sum();
+        (busy == 0.0).then_some(())
+    });
+}
+
 fn assert_in_order(log: &str, needles: &[&str]) {
     let mut from = 0;
     for n in needles {
@@ -153,6 +166,7 @@ fn kill_9_under_load_loses_no_request() {
     assert!(served_after > 0, "no request reached the replacement");
     assert_eq!(lb.replicas().len(), 3);
     assert_eq!(children(lb.pid()).len(), 3);
+    no_request_left_in_flight(&lb);
     eprintln!(
         "kill -9 under load: replaced in {replaced:?}, {} requests, 0 failed",
         samples.len()
@@ -180,6 +194,7 @@ fn a_hung_replica_under_load_never_holds_a_client() {
     wait_for("the replacement", Duration::from_secs(10), || {
         replica_view(&lb, &victim).filter(|v| v["state"] == "up" && v["restarts"] == 1)
     });
+    no_request_left_in_flight(&lb);
     eprintln!("SIGSTOP under load: worst latency {worst:?}, 0 failed");
 }
 
