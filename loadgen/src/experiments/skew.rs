@@ -38,6 +38,7 @@ use serde::Serialize;
 
 use super::markdown::table;
 use super::{Lab, LabError};
+use crate::chart::{Bars, Figure, Panel};
 use crate::cli::SkewArgs;
 use crate::cluster::Cluster;
 use crate::fire::{fire, Load, Outcome, Run};
@@ -90,9 +91,10 @@ pub async fn zipf(args: SkewArgs) -> Result<(), LabError> {
         args.delay_ms,
         args.workers
     );
+    lab.save(&figure("Zipf-distributed keys", &rows), "zipf")?;
     lab.publish(
         "zipf",
-        &section("Zipf-distributed keys", &intro, &rows),
+        &section("Zipf-distributed keys", &intro, &rows, "zipf"),
         &rows,
     )
 }
@@ -115,7 +117,12 @@ pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
         args.slow_ms,
         args.delay_ms
     );
-    lab.publish("slow", &section("One slow replica", &intro, &rows), &rows)
+    lab.save(&figure("One slow replica", &rows), "slow")?;
+    lab.publish(
+        "slow",
+        &section("One slow replica", &intro, &rows, "slow"),
+        &rows,
+    )
 }
 
 /// Starts the replicas, runs every balancer over them in turn, stops all.
@@ -296,7 +303,51 @@ fn row(
     }
 }
 
-fn section(title: &str, intro: &str, rows: &[Row]) -> String {
+/// Three panels, one bar per balancer: the busiest replica's load, p99,
+/// and the share of requests kept at the key's owner.
+fn figure(title: &str, rows: &[Row]) -> Figure {
+    let short = |r: &Row| {
+        r.balancer
+            .replace("ringlb ", "")
+            .replace("bounded ", "")
+            .replace("HAProxy balance-factor", "HAProxy bf")
+            .replace("HAProxy consistent", "HAProxy")
+    };
+    let bars = |title: &str, y: &str, value: &dyn Fn(&Row) -> f64, percent: bool| {
+        Panel::Bars(Bars {
+            title: title.into(),
+            x_label: "balancer".into(),
+            y_label: y.into(),
+            bars: rows.iter().map(|r| (short(r), value(r))).collect(),
+            colors: Vec::new(),
+            y_max: None,
+            reference: None,
+            percent,
+        })
+    };
+    Figure {
+        title: Some(title.into()),
+        panels: vec![
+            bars(
+                "busiest replica's in-flight load / mean",
+                "busiest / mean",
+                &|r| r.in_flight_busiest_over_mean,
+                false,
+            ),
+            bars("p99 latency", "ms", &|r| r.p99_ms, false),
+            bars(
+                "requests at the key's owner",
+                "share",
+                &|r| r.owner_share.unwrap_or(1.0),
+                true,
+            ),
+        ],
+        cols: 1,
+        size: (1100, 1200),
+    }
+}
+
+fn section(title: &str, intro: &str, rows: &[Row], stem: &str) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -312,7 +363,7 @@ fn section(title: &str, intro: &str, rows: &[Row]) -> String {
         })
         .collect();
     format!(
-        "## {title}\n\n{intro}\n\n{}\n",
+        "## {title}\n\n{intro}\n\n![{title}](img/{stem}.png)\n\n{}\n",
         table(
             &[
                 "balancer",
