@@ -115,7 +115,9 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         metrics.clone(),
     ));
     let (suspects_tx, suspects_rx) = mpsc::channel(64);
-    let handover = Arc::new(Handover::new());
+    let handover = Arc::new(Handover::new(crate::upgrade::pid_file(
+        &server.configuration.upgrade_sock,
+    )));
     let access = AccessPolicy::new(
         settings.admin.token.clone(),
         settings.admin.access.allow_remote_changes,

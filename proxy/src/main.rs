@@ -28,6 +28,25 @@ struct Cli {
 
 const DEFAULT_CONF: &str = "conf/ringlb.yaml";
 
+/// Whether replica names handed over by the old process fit this (maybe
+/// changed) config: as many as `replicas.max` allows and the ring holds.
+fn fits(settings: &Settings, names: &[String]) -> Result<(), String> {
+    let (n, max) = (names.len() as u64, u64::from(settings.replicas.max));
+    if n > max {
+        return Err(format!("{n} replicas, replicas.max is {max}"));
+    }
+    let (vnodes, slots) = (
+        u128::from(settings.ring.vnodes),
+        u128::from(settings.ring.slots),
+    );
+    if u128::from(n) * vnodes > slots {
+        return Err(format!(
+            "{n} replicas x {vnodes} virtual nodes > {slots} slots"
+        ));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     // Millisecond timestamps: failover is measured in milliseconds, and
     // operators (and tests) read detection times off the log.
@@ -94,14 +113,19 @@ fn main() -> ExitCode {
     }
     if upgrading {
         match ringlb::upgrade::read_names(&handover_file) {
-            Ok((pid, names)) => {
-                log::info!(
-                    "upgrade: taking over {} replica(s) from process {pid}: {}",
-                    names.len(),
-                    names.join(", ")
-                );
-                settings.replicas.initial = names;
-            }
+            Ok((pid, names)) => match fits(&settings, &names) {
+                Ok(()) => {
+                    log::info!(
+                        "upgrade: taking over {} replica(s) from process {pid}: {}",
+                        names.len(),
+                        names.join(", ")
+                    );
+                    settings.replicas.initial = names;
+                }
+                Err(why) => log::warn!(
+                    "upgrade: the replicas of process {pid} do not fit this config ({why}); starting the configured ones"
+                ),
+            },
             Err(e) => log::warn!(
                 "upgrade: no replica names from the old process ({e}); starting the configured ones"
             ),
@@ -131,9 +155,15 @@ fn main() -> ExitCode {
     // runtime is cut after the grace period), so the hand-over is decided
     // here once more: containers stay for the new process, child
     // processes stop.
-    if running.handover.in_progress() && running.provisioner.hand_over() {
+    if running.handover.taken_over() && running.provisioner.hand_over() {
         log::info!("upgrade: done, the new process serves the replicas");
     } else {
+        if running.handover.in_progress() {
+            log::warn!(
+                "upgrade: no new process took over ({} names none); stopping the replicas",
+                pid_file.display()
+            );
+        }
         log::info!("stopping replicas");
         running.provisioner.stop_all_blocking();
     }

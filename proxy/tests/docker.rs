@@ -681,3 +681,23 @@ fn missing_network_or_image_fails_start_with_a_clear_error() {
     }
     assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
 }
+
+#[test]
+fn a_sigquit_that_no_new_process_answers_stops_the_containers() {
+    // Pingora's old process exits after a SIGQUIT even when no `-u`
+    // process takes the sockets; its containers must not be left behind
+    // for nobody.
+    let fx = Fixture::new("orphan");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pingora = format!("upgrade_sock: {}/upgrade.sock", dir.path().display());
+    let mut lb = Ringlb::start_with(&fx.config(&["Server1", "Server2"], ""), &pingora);
+    assert_eq!(container_ids(&fx).len(), 2);
+    let stopped = lb.stop_within(libc::SIGQUIT, Duration::from_secs(40));
+    assert!(stopped.by_itself, "{}", lb.log());
+    assert!(
+        lb.log().contains("no new process took over"),
+        "{}",
+        lb.log()
+    );
+    assert_eq!(fx.containers(), Vec::<(String, String, bool)>::new());
+}

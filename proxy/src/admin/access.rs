@@ -23,6 +23,10 @@ pub struct Caller {
     pub ip: Option<IpAddr>,
     /// The credentials of an `Authorization: Bearer <credentials>` header.
     pub bearer: Option<Vec<u8>>,
+    /// A browser sent it from another site (its `Origin` names another
+    /// host than the request's `Host`): a page the user happens to have
+    /// open must not change the fleet, whatever address it comes from.
+    pub cross_site: bool,
 }
 
 impl Caller {
@@ -31,7 +35,19 @@ impl Caller {
         Caller {
             ip,
             bearer: authorization.and_then(bearer).map(<[u8]>::to_vec),
+            cross_site: false,
         }
+    }
+
+    /// Marks the caller cross-site when `origin` (the `Origin` header)
+    /// is present and names another host:port than `host` (the `Host`
+    /// header), or is `null`.
+    pub fn with_origin(mut self, origin: Option<&[u8]>, host: Option<&[u8]>) -> Caller {
+        self.cross_site = origin.is_some_and(|o| {
+            let authority = o.split(|b| *b == b'/').nth(2);
+            authority.is_none() || authority != host
+        });
+        self
     }
 }
 
@@ -50,6 +66,8 @@ pub enum Denied {
     Token,
     /// No token is configured and the caller is not on this host.
     Remote,
+    /// A browser request from another site.
+    CrossSite,
 }
 
 /// The rule, configured once.
@@ -89,6 +107,9 @@ impl AccessPolicy {
 
     /// Whether `caller` may change the fleet.
     pub fn allows_change(&self, caller: &Caller) -> Result<(), Denied> {
+        if caller.cross_site {
+            return Err(Denied::CrossSite);
+        }
         if let Some(token) = &self.token {
             return match &caller.bearer {
                 Some(sent) if token.matches(sent) => Ok(()),
@@ -113,6 +134,27 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "s3cret-s3cret-s3cret";
+
+    #[test]
+    fn a_browser_on_another_site_cannot_change_the_fleet() {
+        let open = AccessPolicy::new(None, false, Vec::new());
+        let local = |origin: Option<&str>, host: Option<&str>| {
+            caller("127.0.0.1", None)
+                .with_origin(origin.map(str::as_bytes), host.map(str::as_bytes))
+        };
+        // The dashboard's own fetch: same origin.
+        let same = local(Some("http://127.0.0.1:5050"), Some("127.0.0.1:5050"));
+        assert_eq!(open.allows_change(&same), Ok(()));
+        // curl sends no Origin.
+        assert_eq!(
+            open.allows_change(&local(None, Some("localhost:5000"))),
+            Ok(())
+        );
+        for origin in ["http://evil.example", "http://127.0.0.1:8080", "null"] {
+            let c = local(Some(origin), Some("127.0.0.1:5050"));
+            assert_eq!(open.allows_change(&c), Err(Denied::CrossSite), "{origin}");
+        }
+    }
 
     fn caller(ip: &str, auth: Option<&str>) -> Caller {
         Caller::new(Some(ip.parse().unwrap()), auth.map(str::as_bytes))

@@ -231,6 +231,10 @@ fn refusal(denied: Denied) -> Reply {
             403,
             "<Error> fleet changes are only accepted from this host; configure an admin token (RINGLB_ADMIN_TOKEN or admin.token_file) or set admin.allow_remote_changes",
         ),
+        Denied::CrossSite => Reply::failure(
+            403,
+            "<Error> cross-site request refused: the Origin header names another site than this one",
+        ),
     }
 }
 

@@ -138,16 +138,19 @@ impl ServeHttp for AdminService {
 /// Who sent the request on `session`: the TCP peer's address and the
 /// `Authorization` header (both ports use this).
 pub fn caller_of(session: &ServerSession) -> Caller {
+    let headers = &session.req_header().headers;
     Caller::new(
         session
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip()),
-        session
-            .req_header()
-            .headers
+        headers
             .get(http::header::AUTHORIZATION)
             .map(|v| v.as_bytes()),
+    )
+    .with_origin(
+        headers.get(http::header::ORIGIN).map(|v| v.as_bytes()),
+        headers.get(http::header::HOST).map(|v| v.as_bytes()),
     )
 }
 

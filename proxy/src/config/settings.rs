@@ -169,9 +169,9 @@ pub(super) const DEFAULT_VNODES: u32 = 2048;
 const DEFAULT_H2_STREAMS: usize = 100;
 /// Maglev: the table holds at least this many entries per replica.
 const MAGLEV_ENTRIES_PER_REPLICA: u32 = 100;
-/// Maglev tables above this are memory (4 bytes an entry, plus the index),
-/// not balance.
-const MAX_MAGLEV_TABLE: u64 = 10_000_019;
+/// Maglev tables above this are memory (about 20 bytes an entry with the
+/// lookup index, rebuilt on every membership change), not balance.
+const MAX_MAGLEV_TABLE: u64 = 1_000_003;
 
 pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
     let listen = addr("listen", f.listen, "0.0.0.0:5000")?;

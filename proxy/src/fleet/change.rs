@@ -214,7 +214,8 @@ impl Fleet {
                 self.options.health.timeout,
             ));
         }
-        let mut state = self.state.lock().await;
+        // The state lock only once all have answered (or not): a SIGQUIT
+        // meanwhile must not wait on it (`Fleet::freeze`).
         let mut ready = Vec::new();
         while let Some(done) = jobs.join_next().await {
             match done {
@@ -230,10 +231,12 @@ impl Fleet {
             }
         }
         ready.sort_by_key(|r| initial.iter().position(|n| *n == r.name));
+        let mut state = self.state.lock().await;
         for r in &ready {
             self.joined(r, format_args!(""));
         }
         state.replicas.extend(ready);
+        state.initialized = true;
         self.publish(&state.replicas);
         drop(state);
         // Only now: a leftover under a wanted name was adopted above.

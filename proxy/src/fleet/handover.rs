@@ -21,7 +21,9 @@ const FREEZE_WAIT: Duration = Duration::from_secs(2);
 impl Fleet {
     /// Stops all changes and replacements for an upgrade; the replica names
     /// (in order, down ones included: they are wanted) for the new process.
-    pub async fn freeze(&self) -> Vec<String> {
+    /// `None` while the initial replicas are still starting: the new process
+    /// then starts the configured ones itself.
+    pub async fn freeze(&self) -> Option<Vec<String>> {
         // Lets an `/add` or `/rm` in progress finish, but not for longer
         // than the new process waits for the sockets; one still running
         // then is refused when it comes to admit (state.stopping) and
@@ -31,12 +33,15 @@ impl Fleet {
             .ok();
         let mut state = self.state.lock().await;
         state.stopping = Some(Stopping::Upgrade);
-        state.replicas.iter().map(|r| r.name.clone()).collect()
+        state
+            .initialized
+            .then(|| state.replicas.iter().map(|r| r.name.clone()).collect())
     }
 
-    /// The old process's last step in an upgrade. The ring stays as it is:
-    /// requests still being read on this process's connections go where
-    /// they would have gone.
+    /// The old process's last step in an upgrade that a new process took
+    /// over (see [`crate::upgrade::Handover::taken_over`]). The ring stays
+    /// as it is: requests still being read on this process's connections go
+    /// where they would have gone.
     pub async fn hand_over(&self) {
         let leaving: Vec<Leaving> = {
             let mut state = self.state.lock().await;

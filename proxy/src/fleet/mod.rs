@@ -53,6 +53,8 @@ struct State {
     /// Set once, at shutdown or at an upgrade: no changes or replacements
     /// from then on.
     stopping: Option<Stopping>,
+    /// The initial replicas have all answered or been marked down.
+    initialized: bool,
 }
 
 pub struct Fleet {
@@ -84,6 +86,7 @@ impl Fleet {
                 replicas: Vec::new(),
                 pending: Vec::new(),
                 stopping: None,
+                initialized: false,
             }),
             changes: Mutex::new(()),
             roster: ArcSwap::from_pointee(Vec::new()),

@@ -96,7 +96,7 @@ impl BackgroundService for Supervisor {
                 }
             }
         }
-        if self.handover.in_progress() {
+        if self.handover.taken_over() {
             log::info!("supervisor stopping: handing the replicas over");
             self.fleet.hand_over().await;
         } else {

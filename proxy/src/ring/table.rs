@@ -269,6 +269,7 @@ impl Ring {
             start,
             step: 0,
             seen: Seen::for_members(self.members.len()),
+            yielded: 0,
         }
     }
 
@@ -315,6 +316,8 @@ pub struct Clockwise<'a> {
     start: usize,
     step: usize,
     seen: Seen,
+    /// Members yielded so far (the walk ends when all were).
+    yielded: usize,
 }
 
 /// The members a [`Clockwise`] walk has yielded: one word for up to 64
@@ -356,6 +359,11 @@ impl<'a> Iterator for Clockwise<'a> {
             self.step += 1;
             let owner = p.owner as usize;
             if self.seen.insert(owner) {
+                self.yielded += 1;
+                if self.yielded == self.ring.members.len() {
+                    // Every member seen: no need to walk the rest.
+                    self.step = n;
+                }
                 return Some(&self.ring.members[owner]);
             }
         }

@@ -44,6 +44,22 @@ pub fn remove_pid(path: &Path) {
     }
 }
 
+/// The live process other than this one that `path` names, if any.
+pub fn successor(path: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    let alive = libc::pid_t::try_from(pid)
+        // SAFETY: kill(2) with signal 0 only checks that the process exists.
+        .map(|p| unsafe { libc::kill(p, 0) } == 0)
+        .unwrap_or(false);
+    (pid != std::process::id() && alive).then_some(pid)
+}
+
+/// Removes a handover file (so that a failed write never leaves an older
+/// one to be read).
+pub fn remove_names(path: &Path) {
+    let _ = std::fs::remove_file(path);
+}
+
 /// Writes `names` atomically (a complete file or none), readable only by
 /// this user.
 pub fn write_names(path: &Path, names: &[String]) -> std::io::Result<()> {

@@ -27,18 +27,35 @@ mod signal;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use file::{handover_file, pid_file, read_names, remove_pid, write_names, write_pid};
+pub use file::{
+    handover_file, pid_file, read_names, remove_names, remove_pid, write_names, write_pid,
+};
 pub use signal::UpgradeSignal;
 
 /// Whether this process is handing over to a new one.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Handover {
     in_progress: AtomicBool,
+    /// The pid file next to the upgrade socket: the new process writes its
+    /// pid there once it has the sockets.
+    pid_file: std::path::PathBuf,
 }
 
 impl Handover {
-    pub fn new() -> Handover {
-        Handover::default()
+    pub fn new(pid_file: std::path::PathBuf) -> Handover {
+        Handover {
+            in_progress: AtomicBool::new(false),
+            pid_file,
+        }
+    }
+
+    /// A new process took the sockets: SIGQUIT came, and the pid file now
+    /// names another process that is alive. Only then are replicas left
+    /// running for it; after a SIGQUIT that nobody answered (no `-u`
+    /// process, or one that failed to start) they are stopped as on
+    /// SIGTERM.
+    pub fn taken_over(&self) -> bool {
+        self.in_progress() && file::successor(&self.pid_file).is_some()
     }
 
     /// From SIGQUIT on: this process is on its way out.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pingora::server::{ShutdownSignal, ShutdownSignalWatch, UnixShutdownSignalWatch};
 
-use super::{write_names, Handover};
+use super::{remove_names, write_names, Handover};
+
+/// How long SIGQUIT waits for the fleet before Pingora sends the sockets.
+const FREEZE_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
 use crate::fleet::Fleet;
 
 /// SIGQUIT, SIGTERM and SIGINT as Pingora reads them; on SIGQUIT the fleet
@@ -24,7 +27,15 @@ impl ShutdownSignalWatch for UpgradeSignal {
         let signal = UnixShutdownSignalWatch.recv().await;
         if let ShutdownSignal::GracefulUpgrade = signal {
             self.handover.begin();
-            let names = self.fleet.freeze().await;
+            remove_names(&self.file);
+            // Bounded: Pingora's new process waits about 5 s for the sockets.
+            let frozen = tokio::time::timeout(FREEZE_LIMIT, self.fleet.freeze()).await;
+            let Ok(Some(names)) = frozen else {
+                log::warn!(
+                    "upgrade: the initial replicas are still starting; the new process starts the configured ones"
+                );
+                return signal;
+            };
             match write_names(&self.file, &names) {
                 Ok(()) => log::info!(
                     "upgrade: handing {} replica(s) to the new process ({}): {}",
