@@ -52,6 +52,9 @@ pub enum Command {
     Zipf(SkewArgs),
     /// One slow replica, through the same balancers as `zipf`.
     Slow(SkewArgs),
+    /// Zipf keys before and after a replica is added: keys moved, p99 and
+    /// owner share for ringlb plain, bounded (c = 1.25) and Maglev.
+    Churn(SkewArgs),
     /// Every experiment and the offline tables, into OUT/analysis.md with
     /// charts in OUT/img/.
     All(AllArgs),

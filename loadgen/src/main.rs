@@ -60,6 +60,7 @@ async fn dispatch(command: Command) -> Result<(), String> {
         Command::Moves(a) => lab(moves::command(a).await),
         Command::Zipf(a) => lab(skew::zipf(a).await),
         Command::Slow(a) => lab(skew::slow(a).await),
+        Command::Churn(a) => lab(skew::churn(a).await),
         Command::All(a) => lab(all::command(a).await),
         Command::Offline(a) => lab(offline_cmd::command(a)),
     }

@@ -125,6 +125,82 @@ pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
     )
 }
 
+/// Membership changes under Zipf keys: each ringlb variant serves the
+/// requests with four replicas, a fifth is added (`/add`), and the same
+/// requests run again. A key "moved" if the replica that served it most
+/// changed; the owner share after the change is against the variant's own
+/// mapping before it.
+pub async fn churn(args: SkewArgs) -> Result<(), LabError> {
+    let lab = Lab::new(&args.lab)?;
+    let keys = zipf_keys(args.lab.requests, args.universe, args.s, args.lab.seed);
+    let backend = lab
+        .bins
+        .backend
+        .clone()
+        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"));
+    let replicas: Vec<Backend> = (0..=args.replicas)
+        .map(|i| {
+            Backend::start_with(
+                &backend,
+                &format!("Server{}", i + 1),
+                &[
+                    "--delay-ms",
+                    &args.delay_ms.to_string(),
+                    "--workers",
+                    &args.workers.to_string(),
+                ],
+            )
+        })
+        .collect();
+    let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
+    let (before_set, added) = addrs.split_at(args.replicas);
+    let mut rows = Vec::new();
+    for (label, ring) in [RINGLB_ROWS[0], RINGLB_ROWS[1], RINGLB_ROWS[5]] {
+        let cluster =
+            Cluster::start(&lab.bins, &ringlb_yaml(before_set, ring), before_set.len()).await?;
+        let before = load(&lab, cluster.proxy_uri("/home"), &keys).await;
+        cluster.add(&[added[0].to_string()]).await?;
+        let after = load(&lab, cluster.proxy_uri("/home"), &keys).await;
+        cluster.stop().await;
+        let (own_before, own_after) = (owners(&keys, &before), owners(&keys, &after));
+        let moved = own_before
+            .iter()
+            .filter(|(k, name)| own_after.get(*k).is_some_and(|n| n != *name))
+            .count();
+        let mut r = row(label, &keys, &after, addrs.len(), Some(&own_before));
+        r.balancer = format!(
+            "{label}: keys moved {:.1}%",
+            100.0 * moved as f64 / own_before.len().max(1) as f64
+        );
+        rows.push(r);
+        eprintln!("{label}: done");
+    }
+    drop(replicas);
+    let intro = format!(
+        "{} requests over {} Zipf keys (s = {}) with {} replicas, then the same after `/add` of a {}th; {} in flight, replicas answering after {} ms with {} workers. \
+         \"At the key's owner\" is after the change, against the replica that served the key before it; the ideal share of keys to move is 1/{} = {:.1}%.",
+        keys.len(),
+        args.universe,
+        args.s,
+        args.replicas,
+        args.replicas + 1,
+        lab.concurrency,
+        args.delay_ms,
+        args.workers,
+        args.replicas + 1,
+        100.0 / (args.replicas + 1) as f64
+    );
+    lab.publish(
+        "churn",
+        &section_plain("Membership change under hot keys", &intro, &rows),
+        &rows,
+    )
+}
+
+fn section_plain(title: &str, intro: &str, rows: &[Row]) -> String {
+    section(title, intro, rows, "").replace("![Membership change under hot keys](img/.png)\n\n", "")
+}
+
 /// Starts the replicas, runs every balancer over them in turn, stops all.
 async fn run(
     lab: &Lab,
