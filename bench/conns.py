@@ -16,7 +16,7 @@ builds the release binaries; bare Pingora is target/release/examples/bare_proxy)
 import argparse, asyncio, os, random, resource, subprocess, sys, tempfile, time
 
 from harness import RELEASE as REL, free_port
-from peers import Procs, child_pid, ringlb_conf, wait_port
+from peers import Procs, child_pid, nginx_backends, ringlb_conf, wait_port
 
 # BIN: a folder from bench/pack.sh (binaries and tools side by side, their
 # libraries on LD_LIBRARY_PATH); else the release build and the PATH.
@@ -95,10 +95,7 @@ def main():
     procs = Procs()
     try:
         be_ports = [free_port() for _ in range(3)]
-        servers = "\n".join(
-            f"server {{ listen 127.0.0.1:{p}; location / {{ default_type application/json; "
-            f"return 200 '{{\"message\": \"Hello from Server: {i + 1}\", \"status\": \"successful\"}}'; }} }}"
-            for i, p in enumerate(be_ports))
+        servers = nginx_backends(be_ports)
         open(f"{work}/be.conf", "w").write(
             nginx_head(work, "be", hard) +
             f"events {{ worker_connections {2 * args.clients + 100}; }}\nhttp {{ access_log off; {nginx_http(work)}\n{servers}\n}}\n")

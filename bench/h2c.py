@@ -29,24 +29,11 @@ def wrk(port, lua, conns, duration):
 
 
 def conf(work, name, port, aport, backends, threads, h2):
-    path = os.path.join(work, f"{name}.yaml")
-    initial = ", ".join(f"'{b}'" for b in backends)
-    extra = "  upstream:\n    http2: true\n" if h2 else ""
-    open(path, "w").write(f"""version: 1
-threads: {threads}
-work_stealing: false
-grace_period_seconds: 0
-graceful_shutdown_timeout_seconds: 1
-upstream_keepalive_pool_size: 256
-upgrade_sock: {work}/{name}.sock
-ringlb:
-  listen: "127.0.0.1:{port}"
-  admin:
-    listen: "127.0.0.1:{aport}"
-  replicas:
-    provisioner: static
-    initial: [{initial}]
-{extra}""")
+    """peers.py's ringlb config, with h2c toward the replicas when `h2`."""
+    path = peers.ringlb_conf(work, name, threads, port, aport, backends)
+    if h2:
+        with open(path, "a") as f:
+            f.write("  upstream:\n    http2: true\n")
     return path
 
 

@@ -97,6 +97,14 @@ def child_pid(parent):
     raise RuntimeError("nginx worker did not start")
 
 
+def nginx_backends(ports):
+    """nginx `server` blocks answering /home as replicas 1..N would."""
+    return "\n".join(
+        f"server {{ listen 127.0.0.1:{p}; location / {{ default_type application/json; "
+        f"return 200 '{{\"message\": \"Hello from Server: {i + 1}\", \"status\": \"successful\"}}'; }} }}"
+        for i, p in enumerate(ports))
+
+
 def ringlb_conf(work, name, threads, port, aport, backends):
     path = os.path.join(work, f"{name}.yaml")
     initial = ", ".join(f"'{b}'" for b in backends)
@@ -147,10 +155,7 @@ def main():
     procs = Procs()
     try:
         be_ports = [free_port() for _ in range(3)]
-        servers = "\n".join(
-            f"server {{ listen 127.0.0.1:{p}; location / {{ default_type application/json; "
-            f"return 200 '{{\"message\": \"Hello from Server: {i + 1}\", \"status\": \"successful\"}}'; }} }}"
-            for i, p in enumerate(be_ports))
+        servers = nginx_backends(be_ports)
         open(f"{work}/be.conf", "w").write(
             f"worker_processes 1; daemon off; pid {work}/be.pid; error_log {work}/be.err;\n"
             f"events {{ worker_connections 8192; }}\nhttp {{ access_log off;\n{servers}\n}}\n")

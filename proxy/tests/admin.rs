@@ -711,3 +711,45 @@ fn rep_answers_at_once_while_an_add_is_in_progress() {
     let (status, _) = adder.join().unwrap();
     assert_eq!(status, 503);
 }
+
+#[test]
+fn the_dashboard_refuses_bad_requests_and_changes_nothing() {
+    let lb = Ringlb::start(RING);
+    let before = lb.replicas();
+    let http = reqwest::blocking::Client::new();
+    // Only GET and HEAD.
+    for (method, path) in [
+        (Method::POST, "/dashboard"),
+        (Method::DELETE, "/dashboard/state"),
+    ] {
+        let r = http.request(method.clone(), lb.admin(path)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        let body: Value = r.json().unwrap();
+        assert_eq!(
+            body["message"],
+            format!("<Error> method {method} is not allowed on '{path}'")
+        );
+    }
+    // An oversized body is refused before anything is read into memory.
+    let r = http
+        .get(lb.admin("/dashboard/state"))
+        .body(vec![b'x'; 70_000])
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    // Not on the proxy port: the spec's 400 for unknown paths.
+    let r = http.get(lb.url("/dashboard")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    // The state is well-formed JSON and nothing changed.
+    let state: Value = http
+        .get(lb.admin("/dashboard/state"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        state["replicas"].as_array().map(Vec::len),
+        Some(before.len())
+    );
+    assert_eq!(lb.replicas(), before);
+}

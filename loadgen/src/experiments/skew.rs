@@ -91,12 +91,7 @@ pub async fn zipf(args: SkewArgs) -> Result<(), LabError> {
         args.delay_ms,
         args.workers
     );
-    lab.save(&figure("Zipf-distributed keys", &rows), "zipf")?;
-    lab.publish(
-        "zipf",
-        &section("Zipf-distributed keys", &intro, &rows, "zipf"),
-        &rows,
-    )
+    report(&lab, "zipf", "Zipf-distributed keys", &intro, &rows)
 }
 
 pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
@@ -117,12 +112,7 @@ pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
         args.slow_ms,
         args.delay_ms
     );
-    lab.save(&figure("One slow replica", &rows), "slow")?;
-    lab.publish(
-        "slow",
-        &section("One slow replica", &intro, &rows, "slow"),
-        &rows,
-    )
+    report(&lab, "slow", "One slow replica", &intro, &rows)
 }
 
 /// Membership changes under Zipf keys: each ringlb variant serves the
@@ -133,25 +123,7 @@ pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
 pub async fn churn(args: SkewArgs) -> Result<(), LabError> {
     let lab = Lab::new(&args.lab)?;
     let keys = zipf_keys(args.lab.requests, args.universe, args.s, args.lab.seed);
-    let backend = lab
-        .bins
-        .backend
-        .clone()
-        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"));
-    let replicas: Vec<Backend> = (0..=args.replicas)
-        .map(|i| {
-            Backend::start_with(
-                &backend,
-                &format!("Server{}", i + 1),
-                &[
-                    "--delay-ms",
-                    &args.delay_ms.to_string(),
-                    "--workers",
-                    &args.workers.to_string(),
-                ],
-            )
-        })
-        .collect();
+    let replicas = start_replicas(&lab, args.workers, &vec![args.delay_ms; args.replicas + 1]);
     let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
     let (before_set, added) = addrs.split_at(args.replicas);
     let mut rows = Vec::new();
@@ -192,13 +164,9 @@ pub async fn churn(args: SkewArgs) -> Result<(), LabError> {
     );
     lab.publish(
         "churn",
-        &section_plain("Membership change under hot keys", &intro, &rows),
+        &section("Membership change under hot keys", &intro, &rows, None),
         &rows,
     )
-}
-
-fn section_plain(title: &str, intro: &str, rows: &[Row]) -> String {
-    section(title, intro, rows, "").replace("![Membership change under hot keys](img/.png)\n\n", "")
 }
 
 /// Starts the replicas, runs every balancer over them in turn, stops all.
@@ -208,28 +176,7 @@ async fn run(
     keys: &[u64],
     delays: &[u64],
 ) -> Result<Vec<Row>, LabError> {
-    // --backend, else the one next to ringlb (Binaries checked it exists).
-    let backend = lab
-        .bins
-        .backend
-        .clone()
-        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"));
-    let replicas: Vec<Backend> = delays
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            Backend::start_with(
-                &backend,
-                &format!("Server{}", i + 1),
-                &[
-                    "--delay-ms",
-                    &d.to_string(),
-                    "--workers",
-                    &args.workers.to_string(),
-                ],
-            )
-        })
-        .collect();
+    let replicas = start_replicas(lab, args.workers, delays);
     let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
     let mut rows = Vec::new();
     let mut reference: Option<HashMap<u64, String>> = None;
@@ -277,6 +224,29 @@ async fn run(
     }
     drop(replicas);
     Ok(rows)
+}
+
+/// `Server1..` as `ringlb-backend` processes (`--backend`, else the one
+/// next to ringlb), answering after `delays[i]` ms with `workers` each.
+fn start_replicas(lab: &Lab, workers: usize, delays: &[u64]) -> Vec<Backend> {
+    let backend = lab
+        .bins
+        .backend
+        .clone()
+        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"));
+    delays
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (delay, workers) = (d.to_string(), workers.to_string());
+            let id = format!("Server{}", i + 1);
+            Backend::start_with(
+                &backend,
+                &id,
+                &["--delay-ms", &delay, "--workers", &workers],
+            )
+        })
+        .collect()
 }
 
 fn ringlb_yaml(addrs: &[SocketAddr], ring: &str) -> String {
@@ -379,6 +349,12 @@ fn row(
     }
 }
 
+/// The chart `img/<stem>.png` and the markdown `<stem>.md`.
+fn report(lab: &Lab, stem: &str, title: &str, intro: &str, rows: &[Row]) -> Result<(), LabError> {
+    lab.save(&figure(title, rows), stem)?;
+    lab.publish(stem, &section(title, intro, rows, Some(stem)), &rows)
+}
+
 /// Three panels, one bar per balancer: the busiest replica's load, p99,
 /// and the share of requests kept at the key's owner.
 fn figure(title: &str, rows: &[Row]) -> Figure {
@@ -423,7 +399,8 @@ fn figure(title: &str, rows: &[Row]) -> Figure {
     }
 }
 
-fn section(title: &str, intro: &str, rows: &[Row], stem: &str) -> String {
+/// The markdown: title, intro, the chart `img/<stem>.png` if any, table.
+fn section(title: &str, intro: &str, rows: &[Row], stem: Option<&str>) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -439,7 +416,10 @@ fn section(title: &str, intro: &str, rows: &[Row], stem: &str) -> String {
         })
         .collect();
     format!(
-        "## {title}\n\n{intro}\n\n![{title}](img/{stem}.png)\n\n{}\n",
+        "## {title}\n\n{intro}\n\n{}{}\n",
+        stem.map_or(String::new(), |stem| format!(
+            "![{title}](img/{stem}.png)\n\n"
+        )),
         table(
             &[
                 "balancer",
