@@ -191,7 +191,20 @@ fn document(path: &str) -> String {
 
 #[test]
 fn the_seed_readme_curls_work_verbatim() {
-    let commands = curls(&document("../../shared/seed/README-seed.md"));
+    // The assignment's README travels with the repo (docs/seed), so a clone
+    // anywhere runs this test; where the team's shared copy sits beside
+    // the checkout, the two must not have drifted apart.
+    let seed = document("../docs/seed/README-seed.md");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seed/README-seed.md");
+    if let Ok(original) = std::fs::read_to_string(&shared) {
+        assert_eq!(
+            seed,
+            original,
+            "docs/seed/README-seed.md differs from {}",
+            shared.display()
+        );
+    }
+    let commands = curls(&seed);
     assert_eq!(commands.len(), 3, "{commands:#?}");
     run_all(&commands, None);
 }
