@@ -1,5 +1,5 @@
 //! Assembling ringlb from its settings: the fleet, its provisioner, and the
-//! Pingora services (proxy, admin, supervisor) in one `Server`.
+//! Pingora services (proxy, admin, health keeper) in one `Server`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,13 +12,11 @@ use tokio::sync::mpsc;
 
 use crate::admin::{AccessPolicy, AdminApi, AdminService, HeaderLimits};
 use crate::clients::{ConnGate, Deadlines, Guarded, ADMIN_MAX_CONNECTIONS};
-use crate::config::{ProvisionerKind, Settings};
-use crate::fleet::{Fleet, FleetOptions};
-use crate::health::Supervisor;
+use crate::config::Settings;
+use crate::fleet::{Fleet, FleetOptions, FleetParts, Ownership};
+use crate::health::{Heartbeat, Inputs, Keeper};
 use crate::metrics::Metrics;
-use crate::provision::docker::DockerOptions;
-use crate::provision::process::ProcessOptions;
-use crate::provision::{DockerProvisioner, ProcessProvisioner, Provisioner, StaticProvisioner};
+use crate::provision::{Provisioned, Provisioner, Timeouts};
 use crate::proxy::{AccessLog, RingProxy};
 use crate::ring::RingSpec;
 use crate::upgrade::Handover;
@@ -29,53 +27,6 @@ pub struct Running {
     pub provisioner: Arc<dyn Provisioner>,
     pub fleet: Arc<Fleet>,
     pub handover: Arc<Handover>,
-}
-
-/// Builds the provisioner named in config.
-pub fn provisioner(
-    settings: &Settings,
-) -> Result<
-    (
-        Arc<dyn Provisioner>,
-        mpsc::UnboundedReceiver<crate::provision::Exited>,
-    ),
-    String,
-> {
-    let (exits_tx, exits_rx) = mpsc::unbounded_channel();
-    let p: Arc<dyn Provisioner> = match &settings.replicas.provisioner {
-        ProvisionerKind::Static => Arc::new(StaticProvisioner::new()),
-        ProvisionerKind::Docker(docker) => Arc::new(DockerProvisioner::new(
-            DockerOptions {
-                settings: docker.clone(),
-                start_timeout: settings.replicas.start_timeout,
-                stop_timeout: settings.replicas.stop_timeout,
-            },
-            exits_tx,
-        )?),
-        ProvisionerKind::Process {
-            binary,
-            bind,
-            threads,
-        } => {
-            let binary = match binary {
-                Some(b) => b.clone(),
-                None => ProcessProvisioner::default_binary()
-                    .ok_or("ringlb-backend not found next to ringlb; set ringlb.replicas.binary")?,
-            };
-            let options = ProcessOptions {
-                binary,
-                bind: *bind,
-                threads: *threads,
-                start_timeout: settings.replicas.start_timeout,
-                stop_timeout: settings.replicas.stop_timeout,
-            };
-            Arc::new(
-                ProcessProvisioner::new(options, exits_tx)
-                    .map_err(|e| format!("cannot start the replica supervisor: {e}"))?,
-            )
-        }
-    };
-    Ok((p, exits_rx))
 }
 
 /// A TCP listener whose connections get `read_buffer` bytes of userspace
@@ -96,7 +47,17 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
                 .map_err(|e| format!("ringlb.access_log.path: cannot open {target}: {e}"))
         })
         .transpose()?;
-    let (provisioner, exits) = provisioner(settings)?;
+    let Provisioned {
+        provisioner,
+        discovery,
+        exits,
+    } = crate::provision::build(
+        &settings.replicas.provisioner,
+        Timeouts {
+            start: settings.replicas.start_timeout,
+            stop: settings.replicas.stop_timeout,
+        },
+    )?;
     let metrics = Arc::new(Metrics::new());
     let spec = RingSpec {
         slots: settings.ring.slots,
@@ -104,15 +65,22 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         family: settings.ring.family.build(),
     };
     let fleet = Arc::new(Fleet::new(
-        spec,
-        provisioner.clone(),
+        FleetParts {
+            spec,
+            provisioner: provisioner.clone(),
+            ownership: match discovery {
+                Some(_) => Ownership::Engine,
+                None => Ownership::Ringlb,
+            },
+            probe: Arc::new(Heartbeat),
+            metrics: metrics.clone(),
+        },
         FleetOptions {
             max_replicas: settings.replicas.max,
             start_timeout: settings.replicas.start_timeout,
             drain_timeout: settings.replicas.drain_timeout,
             health: settings.health.clone(),
         },
-        metrics.clone(),
     ));
     let (suspects_tx, suspects_rx) = mpsc::channel(64);
     let handover = Arc::new(Handover::new(crate::upgrade::pid_file(
@@ -130,14 +98,17 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         metrics.clone(),
     ));
 
-    let supervisor = background_service(
-        "ringlb supervisor",
-        Supervisor::new(
+    let keeper = background_service(
+        "ringlb health keeper",
+        Keeper::new(
             fleet.clone(),
             settings.replicas.initial.clone(),
             settings.health.interval,
-            exits,
-            suspects_rx,
+            Inputs {
+                exits,
+                suspects: suspects_rx,
+                members: discovery.map(|d| d.members()),
+            },
             handover.clone(),
         ),
     );
@@ -182,12 +153,12 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
     admin.add_listener(client_listener(settings.admin.listen, c.read_buffer_bytes));
     admin.threads = Some(1);
 
-    let supervisor = server.add_service(supervisor);
+    let keeper = server.add_service(keeper);
     let proxy = server.add_service(proxy);
     let admin = server.add_service(admin);
     // Serve only once the initial replicas answered.
-    proxy.add_dependency(&supervisor);
-    admin.add_dependency(&supervisor);
+    proxy.add_dependency(&keeper);
+    admin.add_dependency(&keeper);
     Ok(Running {
         provisioner,
         fleet,

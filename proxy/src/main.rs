@@ -151,7 +151,7 @@ fn main() -> ExitCode {
             file: handover_file,
         }),
     });
-    // Pingora may have ended the supervisor before it handed over (its
+    // Pingora may have ended the health keeper before it handed over (its
     // runtime is cut after the grace period), so the hand-over is decided
     // here once more: containers stay for the new process, child
     // processes stop.

@@ -91,10 +91,12 @@ pub struct ReplicasFile {
     pub backend_threads: Option<u32>,
     pub drain_timeout_ms: Option<u64>,
     pub docker: Option<DockerFile>,
+    pub swarm: Option<DockerFile>,
 }
 
-/// `ringlb.replicas.docker`: only with `provisioner: docker`.
-#[derive(Debug, Default, Deserialize)]
+/// `ringlb.replicas.docker` (only with `provisioner: docker`) and
+/// `ringlb.replicas.swarm` (only with `provisioner: swarm`): the same keys.
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DockerFile {
     pub socket: Option<String>,

@@ -19,8 +19,7 @@ use std::path::Path;
 
 pub use operations::{AccessLogTarget, AccessSettings};
 pub use settings::{
-    AdminSettings, DockerSettings, HealthSettings, KeySource, ProvisionerKind, ReplacementName,
-    ReplicaSettings, RingSettings, Settings, UpstreamSettings,
+    AdminSettings, KeySource, ReplicaSettings, RingSettings, Settings, UpstreamSettings,
 };
 pub use token::{AdminToken, TOKEN_ENV};
 

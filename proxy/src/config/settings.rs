@@ -1,17 +1,16 @@
 //! The validated configuration and the rules that produce it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::docker::docker_settings;
-pub use super::docker::DockerSettings;
+use super::docker::{docker_settings, swarm_settings};
 use super::file::RinglbFile;
 use super::operations::{self, AccessLogTarget, AccessSettings};
 use super::token::AdminToken;
 use crate::clients::ClientSettings;
-use crate::fleet::names::{check_hostname, check_static_address};
-use crate::provision::docker::check_container_name;
+use crate::fleet::{HealthSettings, ReplacementName};
+use crate::provision::{ProcessSettings, ProvisionerSettings};
 use crate::ring::{is_prime, FamilyKind, Polynomial, MAGLEV_TABLE};
 use crate::select::Walk;
 
@@ -96,23 +95,9 @@ pub struct UpstreamSettings {
     pub http2_streams: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProvisionerKind {
-    /// `ringlb-backend` child processes on `bind` with free ports.
-    Process {
-        binary: Option<PathBuf>,
-        bind: IpAddr,
-        threads: u32,
-    },
-    /// Replicas run elsewhere; hostnames are `host:port`.
-    Static,
-    /// `ringlb-backend` containers on a user-defined Docker network.
-    Docker(DockerSettings),
-}
-
 #[derive(Debug, Clone)]
 pub struct ReplicaSettings {
-    pub provisioner: ProvisionerKind,
+    pub provisioner: ProvisionerSettings,
     /// Replicas started at boot.
     pub initial: Vec<String>,
     /// Upper bound on N (admin `/add` beyond it is refused).
@@ -124,23 +109,6 @@ pub struct ReplicaSettings {
     /// How long a leaving replica's requests in flight may take to finish
     /// before it is stopped anyway.
     pub drain_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplacementName {
-    /// The replacement keeps the dead replica's hostname (same ring position).
-    Same,
-    /// The replacement gets a fresh random hostname, as the assignment says.
-    Fresh,
-}
-
-#[derive(Debug, Clone)]
-pub struct HealthSettings {
-    pub interval: Duration,
-    pub timeout: Duration,
-    /// Consecutive failed heartbeats before a replica is marked down.
-    pub failures: u32,
-    pub replacement: ReplacementName,
 }
 
 pub(super) type Invalid = (String, String);
@@ -365,9 +333,24 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
             "only allowed when replicas.provisioner is docker",
         ));
     }
+    if kind != "swarm" && r.swarm.is_some() {
+        return Err(bad(
+            "replicas.swarm",
+            "only allowed when replicas.provisioner is swarm",
+        ));
+    }
+    let process_only = || {
+        if r.binary.is_some() || r.bind.is_some() || r.backend_threads.is_some() {
+            return Err(bad(
+                "replicas",
+                "binary, bind and backend_threads only apply to the process provisioner",
+            ));
+        }
+        Ok(())
+    };
     let provisioner = match kind {
-        "process" => ProvisionerKind::Process {
-            binary: r.binary.map(PathBuf::from),
+        "process" => ProvisionerSettings::Process(ProcessSettings {
+            binary: r.binary.clone().map(PathBuf::from),
             bind: match r.bind.as_deref().unwrap_or("127.0.0.1").parse() {
                 Ok(ip) => ip,
                 Err(_) => return Err(bad("replicas.bind", "must be an IP address")),
@@ -381,44 +364,35 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
                     ))
                 }
             },
-        },
+        }),
         "static" => {
-            if r.binary.is_some() || r.bind.is_some() || r.backend_threads.is_some() {
-                return Err(bad(
-                    "replicas",
-                    "binary, bind and backend_threads only apply to the process provisioner",
-                ));
-            }
-            ProvisionerKind::Static
+            process_only()?;
+            ProvisionerSettings::Static
         }
         "docker" => {
-            if r.binary.is_some() || r.bind.is_some() || r.backend_threads.is_some() {
-                return Err(bad(
-                    "replicas",
-                    "binary, bind and backend_threads only apply to the process provisioner",
-                ));
-            }
-            ProvisionerKind::Docker(docker_settings(r.docker.unwrap_or_default())?)
+            process_only()?;
+            ProvisionerSettings::Docker(docker_settings(r.docker.clone().unwrap_or_default())?)
+        }
+        "swarm" => {
+            process_only()?;
+            ProvisionerSettings::Swarm(swarm_settings(r.swarm.clone().unwrap_or_default())?)
         }
         other => {
             return Err(bad(
                 "replicas.provisioner",
-                format!("must be process, static or docker, got {other:?}"),
+                format!("must be process, static, docker or swarm, got {other:?}"),
             ))
         }
     };
-    let default_initial = match provisioner {
-        ProvisionerKind::Static => Vec::new(),
-        _ => (1..=3).map(|i| format!("replica{i}")).collect(),
+    let default_initial = match provisioner.starts_replicas() {
+        false => Vec::new(),
+        true => (1..=3).map(|i| format!("replica{i}")).collect(),
     };
     let initial = r.initial.unwrap_or(default_initial);
     for name in &initial {
-        let check = match &provisioner {
-            ProvisionerKind::Static => check_static_address(name),
-            ProvisionerKind::Docker(d) => check_container_name(&d.name_prefix, name),
-            ProvisionerKind::Process { .. } => check_hostname(name),
-        };
-        check.map_err(|m| bad("replicas.initial", m))?;
+        provisioner
+            .check_name(name)
+            .map_err(|m| bad("replicas.initial", m))?;
     }
     let mut sorted = initial.clone();
     sorted.sort();

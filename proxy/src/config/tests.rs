@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::provision::ProvisionerSettings;
 use crate::ring::FamilyKind;
 
 fn parse(yaml: &str) -> Result<Settings, ConfigError> {
@@ -145,13 +146,13 @@ fn polynomial_and_key_sources() {
     let s =
         parse("ringlb:\n  replicas:\n    provisioner: static\n    initial: ['127.0.0.1:8080']\n")
             .unwrap();
-    assert_eq!(s.replicas.provisioner, ProvisionerKind::Static);
+    assert_eq!(s.replicas.provisioner, ProvisionerSettings::Static);
 }
 
 #[test]
 fn docker_provisioner_defaults_and_compose_config() {
     let s = parse("ringlb:\n  replicas:\n    provisioner: docker\n").unwrap();
-    let ProvisionerKind::Docker(d) = &s.replicas.provisioner else {
+    let ProvisionerSettings::Docker(d) = &s.replicas.provisioner else {
         panic!("{:?}", s.replicas.provisioner);
     };
     assert_eq!(d.socket, Path::new("/var/run/docker.sock"));
@@ -163,7 +164,7 @@ fn docker_provisioner_defaults_and_compose_config() {
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
     let c = Settings::load(&root.join("compose.yaml")).unwrap();
-    let ProvisionerKind::Docker(d) = &c.replicas.provisioner else {
+    let ProvisionerSettings::Docker(d) = &c.replicas.provisioner else {
         panic!("compose.yaml must use the docker provisioner");
     };
     assert_eq!(
@@ -178,7 +179,7 @@ fn docker_provisioner_defaults_and_compose_config() {
         "ringlb:\n  replicas:\n    provisioner: docker\n    initial: [S1]\n    docker:\n      socket: /run/d.sock\n      image: reg/x:1\n      network: net_1\n      name_prefix: t1-\n      port: 8080\n      owner: me\n",
     )
     .unwrap();
-    let ProvisionerKind::Docker(d) = &s.replicas.provisioner else {
+    let ProvisionerSettings::Docker(d) = &s.replicas.provisioner else {
         panic!();
     };
     assert_eq!(d.socket, Path::new("/run/d.sock"));

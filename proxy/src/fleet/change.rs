@@ -13,7 +13,8 @@ use rand::seq::IndexedRandom;
 use tokio::task::JoinSet;
 
 use super::drain::Leaving;
-use super::{names, ChangeError, Fleet, Replica, ReplicaState};
+use super::{ChangeError, Fleet, Replica};
+use crate::provision::names;
 
 /// Duplicate names within one request.
 fn first_duplicate(hostnames: &[String]) -> Option<&str> {
@@ -45,7 +46,7 @@ impl Fleet {
     ///
     /// Admin changes are serialized by `changes`; the fleet state lock is
     /// only held to validate and to admit, not while replicas start, so the
-    /// supervisor keeps probing and replacing meanwhile. The new names are
+    /// health keeper keeps probing and replacing meanwhile. The new names are
     /// reserved in `pending` so nothing else can take them.
     pub async fn add(&self, n: u64, hostnames: Vec<String>) -> Result<Vec<String>, ChangeError> {
         check_request(n, &hostnames, ChangeError::TooManyToAdd)?;
@@ -59,19 +60,16 @@ impl Fleet {
 
         let mut started = Vec::new();
         let mut failures = Vec::new();
+        let mut taken = None;
         let mut jobs = JoinSet::new();
         for name in new_names.iter().cloned() {
-            jobs.spawn(Fleet::launch(
-                self.provisioner.clone(),
-                name,
-                self.options.start_timeout,
-                self.options.health.timeout,
-            ));
+            jobs.spawn(self.launcher().launch(name));
         }
         while let Some(done) = jobs.join_next().await {
             match done {
                 Ok(Ok(replica)) => started.push(replica),
-                Ok(Err((name, e))) => failures.push(format!("{name}: {e}")),
+                Ok(Err(u)) if u.taken => taken = Some(u.name),
+                Ok(Err(u)) => failures.push(format!("{}: {}", u.name, u.why)),
                 Err(e) => failures.push(format!("start task failed: {e}")),
             }
         }
@@ -81,13 +79,18 @@ impl Fleet {
         if let (true, Some(why)) = (failures.is_empty(), state.stopping) {
             failures.push(why.to_string());
         }
-        if !failures.is_empty() {
+        if !failures.is_empty() || taken.is_some() {
             drop(state);
             for r in &started {
                 self.provisioner.stop(&r.name, r.generation).await;
             }
             failures.sort();
-            return Err(ChangeError::StartFailed(failures));
+            // Another ringlb instance won the name: the same answer as for
+            // a name this one knew.
+            return Err(match taken {
+                Some(name) => ChangeError::Exists(name),
+                None => ChangeError::StartFailed(failures),
+            });
         }
         // Keep the order the caller asked for.
         started.sort_by_key(|r| new_names.iter().position(|n| *n == r.name));
@@ -203,16 +206,11 @@ impl Fleet {
     /// Starts the initial replicas (the configured ones, or those an
     /// upgraded process handed over), adopting what a previous run left
     /// under their names. One that fails to start is kept as down, so the
-    /// supervisor keeps trying to start it.
+    /// health keeper keeps trying to start it.
     pub async fn start_initial(&self, initial: &[String]) {
         let mut jobs = JoinSet::new();
         for name in initial.iter().cloned() {
-            jobs.spawn(Fleet::launch(
-                self.provisioner.clone(),
-                name,
-                self.options.start_timeout,
-                self.options.health.timeout,
-            ));
+            jobs.spawn(self.launcher().launch(name));
         }
         // The state lock only once all have answered (or not): a SIGQUIT
         // meanwhile must not wait on it (`Fleet::freeze`).
@@ -220,12 +218,9 @@ impl Fleet {
         while let Some(done) = jobs.join_next().await {
             match done {
                 Ok(Ok(r)) => ready.push(r),
-                Ok(Err((name, e))) => {
-                    log::error!("initial replica {name} did not start: {e}");
-                    let mut r = Replica::new(name, ([0, 0, 0, 0], 0).into(), 0);
-                    r.state = ReplicaState::Down;
-                    r.last_heartbeat = None;
-                    ready.push(r);
+                Ok(Err(u)) => {
+                    log::error!("initial replica {} did not start: {}", u.name, u.why);
+                    ready.push(Replica::never_started(u.name));
                 }
                 Err(e) => log::error!("start task failed: {e}"),
             }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
-use super::{Fleet, Replica, Stopping};
+use super::{Fleet, Ownership, Replica, Stopping};
 use crate::inflight::InFlight;
 use crate::ring::Ring;
 
@@ -73,10 +73,11 @@ impl Fleet {
     }
 
     /// Shutdown: no more changes or replacements, every replica out of the
-    /// ring, then drained and stopped. Requests already on their way to a
-    /// replica finish there; one arriving now gets "no replica" (Pingora
-    /// has stopped accepting already, so that is a request racing the
-    /// signal).
+    /// ring, then drained and stopped (replicas an engine owns are only
+    /// drained: they serve the other ringlb instances, and this one's
+    /// restart). Requests already on their way to a replica finish there;
+    /// one arriving now gets "no replica" (Pingora has stopped accepting
+    /// already, so that is a request racing the signal).
     pub async fn shut_down(&self) {
         let leaving: Vec<Leaving> = {
             let mut state = self.state.lock().await;
@@ -86,6 +87,16 @@ impl Fleet {
             self.ring.store(Arc::new(empty));
             leaving
         };
+        if self.ownership == Ownership::Engine {
+            let deadline = Instant::now() + self.options.drain_timeout;
+            for l in leaving {
+                l.load
+                    .drained(deadline.saturating_duration_since(Instant::now()))
+                    .await;
+            }
+            log::info!("replicas left running: the engine owns them");
+            return;
+        }
         self.drain_and_stop(leaving, |name| log::info!("replica {name} stopped"))
             .await;
     }

@@ -7,15 +7,25 @@
 //! behind a second lock that is only held briefly (never while a replica
 //! starts or stops), so health verdicts and replacements go on during a
 //! slow `/add`.
+//!
+//! Where an engine owns the replica set ([`Ownership::Engine`], Docker
+//! Swarm), the fleet only observes: it follows the members the engine
+//! reports (`observe`), heartbeats decide who is in the ring, `/add` and
+//! `/rm` are engine calls, and nothing is replaced, reconciled or stopped
+//! behind the engine's back (the engine restarts what fails).
+//!
+//! The fleet imports nothing from `config` or `health`: it owns its
+//! options, and how a replica is probed comes in as a [`Probe`].
 
 mod change;
 mod drain;
 mod error;
 mod handover;
-pub mod names;
+mod observe;
+mod options;
 mod replica;
-mod supervise;
 mod transition;
+mod verdict;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,25 +35,24 @@ use arc_swap::ArcSwap;
 use tokio::sync::Mutex;
 
 pub use error::{ChangeError, Refusal, Stopping};
+pub use options::{FleetOptions, HealthSettings, Probe, ReplacementName};
 pub use replica::{Replica, ReplicaState, ReplicaView};
 
-use crate::config::HealthSettings;
 use crate::metrics::Metrics;
-use crate::provision::Provisioner;
+use crate::provision::{Provisioner, StartError};
 use crate::ring::{Member, Ring, RingSpec};
 
 /// The ring as the proxy sees it: swapped atomically, read without locks.
 pub type SharedRing = Arc<ArcSwap<Ring>>;
 
-/// Limits and timings the fleet works with.
-#[derive(Debug, Clone)]
-pub struct FleetOptions {
-    pub max_replicas: u32,
-    pub start_timeout: Duration,
-    /// How long a leaving replica's requests may take before it is
-    /// stopped anyway.
-    pub drain_timeout: Duration,
-    pub health: HealthSettings,
+/// Who owns the replica set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// ringlb: it starts, replaces and stops its replicas.
+    Ringlb,
+    /// An engine (Swarm): ringlb observes its members and asks it for
+    /// changes; several ringlb instances may share the set.
+    Engine,
 }
 
 struct State {
@@ -69,17 +78,30 @@ pub struct Fleet {
     ring: SharedRing,
     spec: RingSpec,
     provisioner: Arc<dyn Provisioner>,
+    ownership: Ownership,
+    probe: Arc<dyn Probe>,
     options: FleetOptions,
     metrics: Arc<Metrics>,
 }
 
+/// What the fleet works with besides its options.
+pub struct FleetParts {
+    pub spec: RingSpec,
+    pub provisioner: Arc<dyn Provisioner>,
+    pub ownership: Ownership,
+    pub probe: Arc<dyn Probe>,
+    pub metrics: Arc<Metrics>,
+}
+
 impl Fleet {
-    pub fn new(
-        spec: RingSpec,
-        provisioner: Arc<dyn Provisioner>,
-        options: FleetOptions,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(parts: FleetParts, options: FleetOptions) -> Self {
+        let FleetParts {
+            spec,
+            provisioner,
+            ownership,
+            probe,
+            metrics,
+        } = parts;
         let empty = Ring::empty(spec.slots, spec.vnodes, spec.family.clone());
         Fleet {
             state: Mutex::new(State {
@@ -93,9 +115,15 @@ impl Fleet {
             ring: Arc::new(ArcSwap::from_pointee(empty)),
             spec,
             provisioner,
+            ownership,
+            probe,
             options,
             metrics,
         }
+    }
+
+    pub fn ownership(&self) -> Ownership {
+        self.ownership
     }
 
     /// The ring handle to give the proxy.
@@ -137,7 +165,7 @@ impl Fleet {
         let members: Vec<Member> = replicas
             .iter()
             .filter(|r| r.state.in_ring())
-            .map(|r| Member::with_load(&r.name, r.addr, r.load.clone()))
+            .filter_map(|r| Some(Member::with_load(&r.name, r.addr?, r.load.clone())))
             .collect();
         let listed: Vec<(&str, bool)> = replicas
             .iter()
@@ -151,35 +179,73 @@ impl Fleet {
         }
     }
 
+    /// What `launch` needs, to run without borrowing the fleet.
+    fn launcher(&self) -> Launcher {
+        Launcher {
+            provisioner: self.provisioner.clone(),
+            probe: self.probe.clone(),
+            timeout: self.options.start_timeout,
+            probe_timeout: self.options.health.timeout,
+        }
+    }
+}
+
+/// Starts replicas and waits for their first heartbeat.
+#[derive(Clone)]
+struct Launcher {
+    provisioner: Arc<dyn Provisioner>,
+    probe: Arc<dyn Probe>,
+    timeout: Duration,
+    probe_timeout: Duration,
+}
+
+/// A replica that did not come up.
+struct Unlaunched {
+    name: String,
+    why: String,
+    /// The engine refused the name: another ringlb instance has just
+    /// created it.
+    taken: bool,
+}
+
+impl Launcher {
     /// Starts `name` and waits for its first heartbeat; on failure nothing
     /// stays running.
-    async fn launch(
-        provisioner: Arc<dyn Provisioner>,
-        name: String,
-        timeout: Duration,
-        probe_timeout: Duration,
-    ) -> Result<Replica, (String, String)> {
-        let started = match provisioner.start(&name).await {
+    async fn launch(self, name: String) -> Result<Replica, Unlaunched> {
+        let started = match self.provisioner.start(&name).await {
             Ok(s) => s,
-            Err(e) => return Err((name, e.to_string())),
-        };
-        match wait_ready(started.addr, timeout, probe_timeout).await {
-            Ok(()) => Ok(Replica::new(name, started.addr, started.generation)),
             Err(e) => {
-                provisioner.stop(&name, started.generation).await;
-                Err((name, e))
+                let taken = matches!(e, StartError::Taken(_));
+                let why = e.to_string();
+                return Err(Unlaunched { name, why, taken });
+            }
+        };
+        match wait_ready(&*self.probe, started.addr, self.timeout, self.probe_timeout).await {
+            Ok(()) => Ok(Replica::up(name, started.addr, started.generation)),
+            Err(why) => {
+                self.provisioner.stop(&name, started.generation).await;
+                Err(Unlaunched {
+                    name,
+                    why,
+                    taken: false,
+                })
             }
         }
     }
 }
 
-/// Polls `/heartbeat` until it answers (readiness), up to `timeout`.
-async fn wait_ready(addr: SocketAddr, timeout: Duration, probe: Duration) -> Result<(), String> {
+/// Polls the probe until it passes (readiness), up to `timeout`.
+async fn wait_ready(
+    probe: &dyn Probe,
+    addr: SocketAddr,
+    timeout: Duration,
+    each: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     let mut pause = Duration::from_millis(2);
     while Instant::now() < deadline {
-        match crate::health::heartbeat(addr, probe.min(timeout)).await {
+        match probe.check(addr, each.min(timeout)).await {
             Ok(()) => return Ok(()),
             Err(e) => last = e,
         }

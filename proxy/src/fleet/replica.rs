@@ -13,16 +13,34 @@ pub enum ReplicaState {
     Up,
     /// A request to it just failed; still in the ring, probed at once.
     Suspect,
-    /// Failed; out of the ring, waiting for its replacement.
-    Down,
+    /// Found by an engine's discovery, not answering heartbeats yet; out of
+    /// the ring until it does.
+    Joining,
+    /// Failed (or never started); out of the ring. Where ringlb owns the
+    /// replicas it is replaced: not before `retry_at` (back-off after a
+    /// failed attempt), and not while `replacing` (an attempt is under way).
+    Down {
+        retry_at: Option<Instant>,
+        replacing: bool,
+    },
 }
 
 impl ReplicaState {
+    /// Down, to be replaced at once.
+    pub const DOWN: ReplicaState = ReplicaState::Down {
+        retry_at: None,
+        replacing: false,
+    };
+
+    /// Every state's name, for the metrics (`ringlb_replica_state`).
+    pub const NAMES: [&'static str; 4] = ["up", "suspect", "joining", "down"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReplicaState::Up => "up",
             ReplicaState::Suspect => "suspect",
-            ReplicaState::Down => "down",
+            ReplicaState::Joining => "joining",
+            ReplicaState::Down { .. } => "down",
         }
     }
 
@@ -30,12 +48,17 @@ impl ReplicaState {
     pub fn in_ring(self) -> bool {
         matches!(self, ReplicaState::Up | ReplicaState::Suspect)
     }
+
+    pub fn is_down(self) -> bool {
+        matches!(self, ReplicaState::Down { .. })
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Replica {
     pub name: String,
-    pub addr: SocketAddr,
+    /// Where it listens; `None` for a replica that never started.
+    pub addr: Option<SocketAddr>,
     pub generation: u64,
     pub state: ReplicaState,
     /// Consecutive failed heartbeats.
@@ -43,27 +66,51 @@ pub struct Replica {
     pub last_heartbeat: Option<Instant>,
     /// How many times it has been replaced.
     pub restarts: u32,
-    /// Earliest time of the next replacement attempt (back-off).
-    pub retry_at: Option<Instant>,
-    /// A replacement is being started.
-    pub replacing: bool,
     /// Its requests in flight (shared with its ring member).
     pub load: Arc<InFlight>,
 }
 
 impl Replica {
-    pub fn new(name: String, addr: SocketAddr, generation: u64) -> Self {
+    /// A replica that just answered its first heartbeat.
+    pub fn up(name: String, addr: SocketAddr, generation: u64) -> Self {
         Replica {
             name,
-            addr,
+            addr: Some(addr),
             generation,
             state: ReplicaState::Up,
             failures: 0,
             last_heartbeat: Some(Instant::now()),
             restarts: 0,
-            retry_at: None,
-            replacing: false,
             load: InFlight::new(),
+        }
+    }
+
+    /// A replica that could not be started: down, with no address.
+    pub fn never_started(name: String) -> Self {
+        Replica {
+            name,
+            addr: None,
+            generation: 0,
+            state: ReplicaState::DOWN,
+            failures: 0,
+            last_heartbeat: None,
+            restarts: 0,
+            load: InFlight::new(),
+        }
+    }
+
+    /// A replica an engine reports, not yet probed (or, with no running
+    /// instance, down until the engine starts one).
+    pub fn found(name: String, addr: Option<SocketAddr>, generation: u64) -> Self {
+        Replica {
+            state: if addr.is_some() {
+                ReplicaState::Joining
+            } else {
+                ReplicaState::DOWN
+            },
+            addr,
+            generation,
+            ..Replica::never_started(name)
         }
     }
 }
@@ -72,6 +119,7 @@ impl Replica {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ReplicaView {
     pub hostname: String,
+    /// Empty for a replica that never started.
     pub address: String,
     pub state: &'static str,
     /// Milliseconds since the last successful heartbeat.
@@ -86,7 +134,7 @@ impl From<&Replica> for ReplicaView {
     fn from(r: &Replica) -> Self {
         ReplicaView {
             hostname: r.name.clone(),
-            address: r.addr.to_string(),
+            address: r.addr.map(|a| a.to_string()).unwrap_or_default(),
             state: r.state.as_str(),
             last_heartbeat_ms: r.last_heartbeat.map(|t| t.elapsed().as_millis() as u64),
             consecutive_failures: r.failures,

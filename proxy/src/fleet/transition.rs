@@ -19,14 +19,25 @@ pub(super) enum Change<'a> {
     HeartbeatsFailed { last: &'a str },
     /// Its process or container exited.
     Exited,
+    /// Out of the ring (joining, or down under an engine), it answered a
+    /// heartbeat.
+    Answered,
+    /// The engine reports a new instance (a new task) under its name: out
+    /// of the ring until it answers.
+    Renewed,
+    /// The engine reports no running instance for it.
+    Vanished,
 }
 
 impl Change<'_> {
     fn target(self) -> ReplicaState {
         match self {
-            Change::Recovered => ReplicaState::Up,
+            Change::Recovered | Change::Answered => ReplicaState::Up,
             Change::Suspected => ReplicaState::Suspect,
-            Change::HeartbeatsFailed { .. } | Change::Exited => ReplicaState::Down,
+            Change::Renewed => ReplicaState::Joining,
+            Change::HeartbeatsFailed { .. } | Change::Exited | Change::Vanished => {
+                ReplicaState::DOWN
+            }
         }
     }
 }
@@ -46,12 +57,16 @@ impl Fleet {
                 r.failures
             ),
             Change::Exited => log::warn!("replica {name} down: its process exited"),
+            Change::Answered => log::info!("replica {name} answers; in the ring"),
+            Change::Renewed => {
+                log::info!("replica {name} has a new instance; waiting for it to answer")
+            }
+            Change::Vanished => {
+                log::warn!("replica {name} down: the engine reports no running instance")
+            }
         }
         let was_in_ring = r.state.in_ring();
         r.state = change.target();
-        if r.state == ReplicaState::Down {
-            r.retry_at = None;
-        }
         self.metrics.replica_state(&r.name, r.state, true);
         was_in_ring != r.state.in_ring()
     }
@@ -59,8 +74,8 @@ impl Fleet {
     /// `r` joined the fleet (added, started at boot, or replacing one);
     /// `how` ends its log line.
     pub(super) fn joined(&self, r: &Replica, how: fmt::Arguments<'_>) {
-        if r.state == ReplicaState::Up {
-            log::info!("replica {} up on {}{how}", r.name, r.addr);
+        if let (ReplicaState::Up, Some(addr)) = (r.state, r.addr) {
+            log::info!("replica {} up on {addr}{how}", r.name);
         }
         self.metrics.replica_state(&r.name, r.state, true);
     }

@@ -1,8 +1,9 @@
-//! Health: the heartbeat probe and the background service that drives the
-//! fleet's supervision (probing, replacing, shutting down).
+//! Health: the heartbeat probe, and the keeper, the background service that
+//! drives the fleet's supervision (probing, replacing, following an
+//! engine's members, shutting down).
 
+mod keeper;
 mod probe;
-mod service;
 
-pub use probe::heartbeat;
-pub use service::Supervisor;
+pub use keeper::{Inputs, Keeper};
+pub use probe::{heartbeat, Heartbeat};

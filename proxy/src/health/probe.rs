@@ -7,11 +7,23 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use async_trait::async_trait;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const REQUEST: &[u8] =
     b"GET /heartbeat HTTP/1.1\r\nHost: ringlb\r\nUser-Agent: ringlb-health\r\nConnection: close\r\n\r\n";
+
+/// The fleet's probe: `GET /heartbeat`.
+pub struct Heartbeat;
+
+#[async_trait]
+impl crate::fleet::Probe for Heartbeat {
+    async fn check(&self, addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+        heartbeat(addr, timeout).await
+    }
+}
 
 /// Probes `addr` once; the error says what went wrong.
 pub async fn heartbeat(addr: SocketAddr, timeout: Duration) -> Result<(), String> {

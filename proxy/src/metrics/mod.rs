@@ -29,9 +29,6 @@ use crate::fleet::ReplicaState;
 /// (the client left first).
 const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
 
-/// The states of the `ringlb_replica_state` gauge.
-const STATES: [ReplicaState; 3] = [ReplicaState::Up, ReplicaState::Suspect, ReplicaState::Down];
-
 /// Why a request was tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
@@ -204,11 +201,11 @@ impl Metrics {
     /// `replica` is now in `state` (one series per state, 1 for the
     /// current one); `changed`: it moved there just now.
     pub fn replica_state(&self, replica: &str, state: ReplicaState, changed: bool) {
-        for s in STATES {
+        for s in ReplicaState::NAMES {
             self.f
                 .state
-                .with_label_values(&[replica, s.as_str()])
-                .set(i64::from(s == state));
+                .with_label_values(&[replica, s])
+                .set(i64::from(s == state.as_str()));
         }
         if changed {
             self.f
@@ -268,8 +265,8 @@ impl Metrics {
         for c in CLASSES {
             let _ = self.f.requests.remove_label_values(&[replica, c]);
         }
-        for s in STATES {
-            let _ = self.f.state.remove_label_values(&[replica, s.as_str()]);
+        for s in ReplicaState::NAMES {
+            let _ = self.f.state.remove_label_values(&[replica, s]);
         }
         let _ = self.f.duration.remove_label_values(&[replica]);
         for vec in [

@@ -34,7 +34,7 @@ fn requests_count_by_replica_and_class() {
 fn fleet_state_retries_and_admin() {
     let m = Metrics::new();
     m.fleet(&[("r1", true), ("r2", false)]);
-    m.replica_state("r2", ReplicaState::Down, true);
+    m.replica_state("r2", ReplicaState::DOWN, true);
     m.heartbeat_failure("r2");
     m.replacement(true);
     m.retry(Retry::Connect, "r2");

@@ -11,9 +11,14 @@ pub enum StartError {
     /// `stop_all_blocking` or a hand-over came first.
     #[error("replica {0}: ringlb is stopping")]
     Closed(String),
-    /// The process provisioner's task is gone (ringlb is shutting down).
-    #[error("the replica supervisor has stopped")]
-    SupervisorGone,
+    /// The process provisioner's reaper thread is gone (ringlb is
+    /// shutting down).
+    #[error("the replica reaper thread has stopped")]
+    ReaperGone,
+    /// Someone else (another ringlb instance) has just created a replica
+    /// under this name: the engine's name is the lock.
+    #[error("hostname {0:?} already exists")]
+    Taken(String),
     #[error("cannot start {binary}: {source}")]
     Spawn {
         binary: PathBuf,

@@ -3,23 +3,35 @@
 //! The fleet decides *which* replicas should exist; a provisioner makes it so
 //! in one particular world: child processes on this machine
 //! ([`ProcessProvisioner`]), containers on a Docker network
-//! ([`DockerProvisioner`]) or addresses that something else runs
-//! ([`StaticProvisioner`]). A provisioner only starts and stops; readiness
-//! (the first heartbeat) and health are the fleet's business.
+//! ([`DockerProvisioner`]), addresses that something else runs
+//! ([`StaticProvisioner`]), or Docker Swarm services ([`SwarmProvisioner`]),
+//! where the engine owns the set and the fleet finds the members through
+//! [`Discovery`]. A provisioner only starts and stops; readiness (the first
+//! heartbeat) and health are the fleet's business.
+//!
+//! This module imports nothing from `config`, `fleet` or `health`: each
+//! provisioner owns its settings type, and [`build`] is the one factory.
 
+mod build;
+mod discovery;
 pub mod docker;
 mod error;
+pub mod names;
 pub mod process;
 mod statics;
+pub mod swarm;
 
 use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 
-pub use docker::DockerProvisioner;
+pub use build::{build, Provisioned, ProvisionerSettings, Timeouts};
+pub use discovery::{Discovery, Found, Members};
+pub use docker::{DockerProvisioner, DockerSettings};
 pub use error::StartError;
-pub use process::ProcessProvisioner;
+pub use process::{ProcessProvisioner, ProcessSettings};
 pub use statics::StaticProvisioner;
+pub use swarm::{SwarmProvisioner, SwarmSettings};
 
 /// A replica the provisioner has started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

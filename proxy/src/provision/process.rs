@@ -24,8 +24,19 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use super::names::check_hostname;
 use super::{Exited, Provisioner, StartError, Started};
-use crate::fleet::names::check_hostname;
+
+/// The `process` provisioner's settings, as config validated them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSettings {
+    /// `ringlb-backend`; `None`: the one next to the ringlb binary.
+    pub binary: Option<PathBuf>,
+    /// The address replicas bind (each on a free port).
+    pub bind: IpAddr,
+    /// Worker threads per replica.
+    pub threads: u32,
+}
 
 /// How to run replicas.
 #[derive(Debug, Clone)]
@@ -52,7 +63,7 @@ enum Request {
     },
 }
 
-/// A running child, as the supervisor thread tracks it.
+/// A running child, as the reaper thread tracks it.
 struct Running {
     generation: u64,
     stop: oneshot::Sender<oneshot::Sender<()>>,
@@ -64,7 +75,7 @@ pub struct ProcessProvisioner {
 }
 
 impl ProcessProvisioner {
-    /// Starts the supervisor thread. Exits of children that were not asked
+    /// Starts the reaper thread (it forks and waits on every child). Exits of children that were not asked
     /// to stop are sent to `exits`.
     pub fn new(
         options: ProcessOptions,
@@ -114,8 +125,8 @@ impl Provisioner for ProcessProvisioner {
                 name: name.to_string(),
                 reply,
             })
-            .map_err(|_| StartError::SupervisorGone)?;
-        rx.await.map_err(|_| StartError::SupervisorGone)?
+            .map_err(|_| StartError::ReaperGone)?;
+        rx.await.map_err(|_| StartError::ReaperGone)?
     }
 
     async fn stop(&self, name: &str, generation: u64) {
@@ -153,7 +164,7 @@ impl Provisioner for ProcessProvisioner {
     }
 }
 
-/// The supervisor thread's loop: forks, waits, stops.
+/// The reaper thread's loop: forks, waits, stops.
 async fn supervise(
     options: ProcessOptions,
     mut requests: mpsc::UnboundedReceiver<Request>,

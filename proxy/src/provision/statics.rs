@@ -11,8 +11,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::names::check_static_address;
 use super::{Provisioner, StartError, Started};
-use crate::fleet::names::check_static_address;
 
 #[derive(Default)]
 pub struct StaticProvisioner {

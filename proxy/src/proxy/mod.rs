@@ -10,7 +10,7 @@
 //! once; a stale pooled connection is first retried on the same replica.
 //! Only the replica's failures count: a client that hangs up is not a reason
 //! to replay or to suspect anyone. Replicas that fail on the request path are
-//! reported to the supervisor as suspects.
+//! reported to the health keeper as suspects.
 //!
 //! The chosen replica's name and a lease on its requests in flight stay in
 //! the request's context: the lease lets a leaving replica drain (see
@@ -107,7 +107,7 @@ impl RingProxy {
         peer
     }
 
-    /// Tells the supervisor that a request could not use the current
+    /// Tells the health keeper that a request could not use the current
     /// replica: only while the ring still has it at that address (news
     /// about a replica that was replaced under its name is stale).
     fn report(&self, ctx: &RequestCtx) {
@@ -120,7 +120,7 @@ impl RingProxy {
             .member(name)
             .is_some_and(|m| m.addr == addr)
         {
-            // A full queue means the supervisor already has plenty to check.
+            // A full queue means the health keeper already has plenty to check.
             let _ = self.suspects.try_send(name.clone());
         }
     }
@@ -402,7 +402,7 @@ impl ProxyHttp for RingProxy {
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
-        // No replicas is a state the supervisor already logs; a client's own
+        // No replicas is a state the health keeper already logs; a client's own
         // mistakes (a 4xx, a hang-up, a malformed stream) are not ringlb's
         // errors, and a hostile client must not be able to flood the log.
         matches!(e.etype(), ErrorType::HTTPStatus(code) if *code == 503 || (400..500).contains(code))

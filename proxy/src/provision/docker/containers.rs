@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::api::{encode, Engine, EngineError};
-use crate::config::DockerSettings;
+use super::DockerSettings;
 
 pub const OWNER_LABEL: &str = "ringlb.owner";
 pub const NAME_LABEL: &str = "ringlb.name";

@@ -20,8 +20,9 @@
 //! same whether it is called from Pingora's runtimes or, at shutdown, from
 //! `main` after they are gone.
 
-mod api;
+pub(super) mod api;
 mod containers;
+mod settings;
 mod watch;
 
 use std::collections::HashMap;
@@ -36,10 +37,10 @@ use http::StatusCode;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
+use super::names::check_hostname;
 use super::{Exited, Provisioner, StartError, Started};
-use crate::config::DockerSettings;
-use crate::fleet::names::check_hostname;
 use api::Engine;
+pub use settings::DockerSettings;
 
 /// How to run replica containers.
 #[derive(Debug, Clone)]

@@ -1,15 +1,17 @@
-//! The supervisor: a Pingora background service that starts the initial
+//! The keeper: a Pingora background service that starts the initial
 //! replicas, then probes heartbeats on an interval, reacts at once to
-//! replica exits and to failures the proxy reports, and replaces replicas
-//! that are down.
+//! replica exits, to failures the proxy reports and (for an engine-managed
+//! set) to the engine's member changes, and replaces replicas that are down
+//! where ringlb owns them.
 //!
 //! It reports ready only after the initial replicas answered (so the proxy,
 //! which depends on it, never serves from an empty ring at start-up). On
 //! SIGTERM it stops all replacement, takes every replica out of the ring,
 //! waits for their requests in flight (at most `replicas.drain_timeout_ms`,
 //! and no longer than Pingora's grace period, which ends this service) and
-//! stops them; `main` stops whatever is left once Pingora is done. After
-//! SIGQUIT (an upgrade) it hands them over instead ([`crate::upgrade`]).
+//! stops them (replicas an engine owns are left running); `main` stops
+//! whatever is left once Pingora is done. After SIGQUIT (an upgrade) it
+//! hands them over instead ([`crate::upgrade`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,60 +20,81 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use pingora_core::services::ServiceReadyNotifier;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 
 use crate::fleet::Fleet;
-use crate::provision::Exited;
+use crate::provision::{Exited, Members};
 use crate::upgrade::Handover;
 
-/// Channels into the supervisor.
-pub struct Supervisor {
+/// What the keeper listens to.
+pub struct Inputs {
+    /// Replicas that stopped on their own (from the provisioner).
+    pub exits: mpsc::UnboundedReceiver<Exited>,
+    /// Replicas a request could not reach (from the proxy).
+    pub suspects: mpsc::Receiver<Arc<str>>,
+    /// The engine's members, where an engine owns the replica set.
+    pub members: Option<watch::Receiver<Members>>,
+}
+
+pub struct Keeper {
     fleet: Arc<Fleet>,
     initial: Vec<String>,
     interval: Duration,
-    exits: Mutex<Option<mpsc::UnboundedReceiver<Exited>>>,
-    suspects: Mutex<Option<mpsc::Receiver<Arc<str>>>>,
+    inputs: Mutex<Option<Inputs>>,
     /// Set on SIGQUIT: at the end, hand the replicas over, do not stop
     /// them.
     handover: Arc<Handover>,
 }
 
-impl Supervisor {
+impl Keeper {
     pub fn new(
         fleet: Arc<Fleet>,
         initial: Vec<String>,
         interval: Duration,
-        exits: mpsc::UnboundedReceiver<Exited>,
-        suspects: mpsc::Receiver<Arc<str>>,
+        inputs: Inputs,
         handover: Arc<Handover>,
     ) -> Self {
-        Supervisor {
+        Keeper {
             fleet,
             initial,
             interval,
-            exits: Mutex::new(Some(exits)),
-            suspects: Mutex::new(Some(suspects)),
+            inputs: Mutex::new(Some(inputs)),
             handover,
         }
     }
 }
 
+/// The next member snapshot, or never (no engine, or its watch ended).
+async fn next_members(members: &mut Option<watch::Receiver<Members>>) -> Members {
+    if let Some(rx) = members {
+        if rx.changed().await.is_ok() {
+            return rx.borrow_and_update().clone();
+        }
+    }
+    std::future::pending().await
+}
+
 #[async_trait]
-impl BackgroundService for Supervisor {
+impl BackgroundService for Keeper {
     async fn start_with_ready_notifier(
         &self,
         mut shutdown: ShutdownWatch,
         ready: ServiceReadyNotifier,
     ) {
-        let (Some(mut exits), Some(mut suspects)) = (
-            self.exits.lock().await.take(),
-            self.suspects.lock().await.take(),
-        ) else {
-            log::error!("supervisor started twice");
+        let Some(Inputs {
+            mut exits,
+            mut suspects,
+            mut members,
+        }) = self.inputs.lock().await.take()
+        else {
+            log::error!("health keeper started twice");
             ready.notify_ready();
             return;
         };
-        self.fleet.start_initial(&self.initial).await;
+        match &mut members {
+            Some(rx) => self.fleet.start_observed(&self.initial, rx).await,
+            None => self.fleet.start_initial(&self.initial).await,
+        }
         ready.notify_ready();
         log::info!("replicas ready: {}", self.fleet.names().join(", "));
 
@@ -90,6 +113,11 @@ impl BackgroundService for Supervisor {
                         self.fleet.reconcile().await;
                     }
                 }
+                snapshot = next_members(&mut members) => {
+                    if self.fleet.observe(&snapshot).await {
+                        self.fleet.probe(None).await;
+                    }
+                }
                 _ = tick.tick() => {
                     self.fleet.probe(None).await;
                     self.fleet.reconcile().await;
@@ -97,12 +125,12 @@ impl BackgroundService for Supervisor {
             }
         }
         if self.handover.taken_over() {
-            log::info!("supervisor stopping: handing the replicas over");
+            log::info!("health keeper stopping: handing the replicas over");
             self.fleet.hand_over().await;
         } else {
-            log::info!("supervisor stopping: draining and stopping the replicas");
+            log::info!("health keeper stopping: draining and stopping the replicas");
             self.fleet.shut_down().await;
         }
-        log::info!("supervisor stopped");
+        log::info!("health keeper stopped");
     }
 }

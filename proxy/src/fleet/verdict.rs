@@ -7,6 +7,10 @@
 //! ring positions, and so its keys, come back), or under a fresh random one.
 //! Under the same name the old replica is stopped first (the name is its
 //! until then); under a fresh one its successor starts while it drains.
+//!
+//! Where an engine owns the replicas nothing is replaced here: the engine
+//! restarts what fails, and a replica out of the ring (down, or joining)
+//! is probed like the others and comes back on its first good heartbeat.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,22 +20,23 @@ use tokio::task::JoinSet;
 
 use super::drain::Leaving;
 use super::transition::Change;
-use super::{names, Fleet, ReplicaState};
-use crate::config::ReplacementName;
-use crate::provision::Exited;
+use super::{Fleet, Ownership, ReplacementName, ReplicaState};
+use crate::provision::{names, Exited};
 
 /// Longest pause between attempts to replace a replica that will not start.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Fleet {
-    /// Replicas to probe: everything in the ring.
+    /// Replicas to probe: everything in the ring; for an engine-managed
+    /// set, also what is out of it but has an address (it may come back).
     async fn probe_targets(&self, only: Option<&str>) -> Vec<(String, SocketAddr, u64)> {
         let state = self.state.lock().await;
+        let observed = self.ownership == Ownership::Engine;
         state
             .replicas
             .iter()
-            .filter(|r| r.state.in_ring() && only.is_none_or(|n| n == r.name))
-            .map(|r| (r.name.clone(), r.addr, r.generation))
+            .filter(|r| (observed || r.state.in_ring()) && only.is_none_or(|n| n == r.name))
+            .filter_map(|r| Some((r.name.clone(), r.addr?, r.generation)))
             .collect()
     }
 
@@ -45,8 +50,9 @@ impl Fleet {
         let timeout = self.options.health.timeout;
         let mut probes = JoinSet::new();
         for (name, addr, generation) in targets {
+            let probe = self.probe.clone();
             probes.spawn(async move {
-                let verdict = crate::health::heartbeat(addr, timeout).await;
+                let verdict = probe.check(addr, timeout).await;
                 (name, generation, verdict)
             });
         }
@@ -67,24 +73,29 @@ impl Fleet {
             else {
                 continue; // removed or replaced meanwhile
             };
-            if !r.state.in_ring() {
-                continue;
-            }
-            match verdict {
-                Ok(()) => {
+            match (verdict, r.state.in_ring()) {
+                (Ok(()), true) => {
                     if r.state == ReplicaState::Suspect {
                         changed |= self.transition(r, Change::Recovered);
                     }
                     r.failures = 0;
                     r.last_heartbeat = Some(Instant::now());
                 }
-                Err(e) => {
+                (Err(e), true) => {
                     r.failures += 1;
                     self.metrics.heartbeat_failure(&name);
                     if r.state == ReplicaState::Suspect || r.failures >= threshold {
                         changed |= self.transition(r, Change::HeartbeatsFailed { last: &e });
                     }
                 }
+                // Out of the ring (only probed for an engine-managed set):
+                // the first good heartbeat brings it in.
+                (Ok(()), false) => {
+                    r.failures = 0;
+                    r.last_heartbeat = Some(Instant::now());
+                    changed |= self.transition(r, Change::Answered);
+                }
+                (Err(_), false) => {}
             }
         }
         if changed {
@@ -132,6 +143,9 @@ impl Fleet {
     /// its whole start timeout to fail holds up neither the health loop nor
     /// admin calls.
     pub async fn reconcile(self: &Arc<Self>) {
+        if self.ownership == Ownership::Engine {
+            return; // the engine restarts what fails
+        }
         let due: Vec<(Leaving, bool, u32)> = {
             let mut state = self.state.lock().await;
             if state.stopping.is_some() {
@@ -141,13 +155,18 @@ impl Fleet {
             state
                 .replicas
                 .iter_mut()
-                .filter(|r| {
-                    r.state == ReplicaState::Down
-                        && !r.replacing
-                        && r.retry_at.is_none_or(|t| t <= now)
+                .filter(|r| match r.state {
+                    ReplicaState::Down {
+                        retry_at,
+                        replacing,
+                    } => !replacing && retry_at.is_none_or(|t| t <= now),
+                    _ => false,
                 })
                 .map(|r| {
-                    r.replacing = true;
+                    r.state = ReplicaState::Down {
+                        retry_at: None,
+                        replacing: true,
+                    };
                     // Handed to a drain only once, on the first attempt.
                     let first = !r.load.is_retired();
                     (Leaving::retire(r), first, r.restarts)
@@ -179,12 +198,7 @@ impl Fleet {
         };
         log::info!("replica {old_name} replacing as {name}");
         let began = Instant::now();
-        let launch = Fleet::launch(
-            self.provisioner.clone(),
-            name.clone(),
-            self.options.start_timeout,
-            self.options.health.timeout,
-        );
+        let launch = self.launcher().launch(name.clone());
         if name == old_name {
             self.provisioner.stop(&old_name, old_generation).await;
         } else if first {
@@ -198,7 +212,7 @@ impl Fleet {
         let launched = launch.await;
         let mut state = self.state.lock().await;
         let slot = state.replicas.iter().position(|r| {
-            r.name == old_name && r.generation == old_generation && r.state == ReplicaState::Down
+            r.name == old_name && r.generation == old_generation && r.state.is_down()
         });
         match (slot, launched) {
             (Some(i), Ok(mut fresh)) if state.stopping.is_none() => {
@@ -222,14 +236,19 @@ impl Fleet {
                 drop(state);
                 self.provisioner.stop(&fresh.name, fresh.generation).await;
             }
-            (Some(i), Err((_, e))) => {
+            (Some(i), Err(u)) => {
                 self.metrics.replacement(false);
                 let r = &mut state.replicas[i];
-                r.replacing = false;
                 r.restarts += 1;
                 let pause = (self.options.health.interval * r.restarts.min(16)).min(MAX_BACKOFF);
-                r.retry_at = Some(Instant::now() + pause);
-                log::error!("replica {name} could not be replaced: {e}; next try in {pause:?}");
+                r.state = ReplicaState::Down {
+                    retry_at: Some(Instant::now() + pause),
+                    replacing: false,
+                };
+                log::error!(
+                    "replica {name} could not be replaced: {}; next try in {pause:?}",
+                    u.why
+                );
                 self.note(&state.replicas);
             }
             (None, Err(_)) => {}

@@ -1,0 +1,274 @@
+//! The `swarm` provisioner: each replica is one Docker Swarm service (one
+//! task, restarted by Swarm when it stops) on an attachable overlay
+//! network, and Swarm, not ringlb, owns the replica set.
+//!
+//! Several ringlb instances (one per node, all on the overlay) follow the
+//! same services: the ones labelled `ringlb.owner=<owner>`. Each lists them
+//! with their running tasks' overlay addresses, again on every service or
+//! replica-container event and at least every [`RESYNC`] as a backstop,
+//! and publishes the members ([`Discovery`]); the fleet does the rest.
+//! `/add` creates services and `/rm` removes them: the service name is the
+//! lock, so when two instances add the same hostname at once Swarm accepts
+//! one and answers 409 to the other ([`StartError::Taken`]). Nothing here
+//! removes a replica at ringlb's own start or stop.
+//!
+//! Engine calls run on one dedicated thread with its own small runtime, as
+//! in the docker provisioner: it works the same from Pingora's runtimes and
+//! from `main` after they are gone.
+
+mod engine;
+mod settings;
+
+use std::net::IpAddr;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_util::{FutureExt, StreamExt};
+use tokio::runtime::Handle;
+use tokio::sync::{oneshot, watch, Notify};
+
+pub use settings::{check_service_name, SwarmSettings};
+
+use super::{Discovery, Found, Members, Provisioner, StartError, Started, Timeouts};
+use engine::{CallError, Swarm};
+
+/// The backstop: members are listed at least this often, events or not.
+pub const RESYNC: Duration = Duration::from_secs(2);
+/// Pause before subscribing to events again after the stream ended.
+const RESUBSCRIBE: Duration = Duration::from_millis(500);
+
+pub struct SwarmProvisioner {
+    swarm: Swarm,
+    settings: SwarmSettings,
+    timeouts: Timeouts,
+    runtime: Handle,
+    members: watch::Receiver<Members>,
+    /// Asks the follower to list the members now.
+    resync: Arc<Notify>,
+    gateways: Vec<IpAddr>,
+    /// Dropping it ends the Engine thread.
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl SwarmProvisioner {
+    /// Connects, checks the swarm, network and image, lists the current
+    /// members and starts following them. Blocks until done; call it
+    /// before serving.
+    pub fn new(settings: SwarmSettings, timeouts: Timeouts) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the swarm runtime: {e}"))?;
+        let handle = runtime.handle().clone();
+        let (ready_tx, ready_rx) = std_mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel();
+        let resync = Arc::new(Notify::new());
+        let follower_resync = resync.clone();
+        let thread_settings = settings.clone();
+        std::thread::Builder::new()
+            .name("ringlb-swarm".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let connected = match Swarm::connect(&thread_settings).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let swarm = connected.0.clone();
+                    let first = match swarm.list().await {
+                        Ok(listed) => listed,
+                        Err(e) => {
+                            let _ = ready_tx
+                                .send(Err(format!("cannot list the replica services: {e}")));
+                            return;
+                        }
+                    };
+                    let (tx, rx) = watch::channel(snapshot(first));
+                    let _ = ready_tx.send(Ok((connected, rx)));
+                    tokio::select! {
+                        _ = follow(&swarm, &tx, &follower_resync) => {}
+                        _ = shutdown_rx => {}
+                    }
+                })
+            })
+            .map_err(|e| format!("cannot start the swarm thread: {e}"))?;
+        let ((swarm, gateways), members) = match ready_rx.recv() {
+            Ok(Ok(ready)) => ready,
+            Ok(Err(e)) => return Err(format!("swarm provisioner: {e}")),
+            Err(_) => return Err("swarm provisioner: its thread died".to_string()),
+        };
+        Ok(SwarmProvisioner {
+            swarm,
+            settings,
+            timeouts,
+            runtime: handle,
+            members,
+            resync,
+            gateways,
+            _shutdown: shutdown_tx,
+        })
+    }
+
+    /// Runs `job` on the Engine thread.
+    async fn on_engine<T: Send + 'static>(
+        &self,
+        job: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        self.runtime.spawn(job).await.ok()
+    }
+}
+
+fn snapshot(listed: Vec<engine::Listed>) -> Members {
+    Arc::new(
+        listed
+            .into_iter()
+            .map(|l| Found {
+                name: l.name,
+                running: l.running,
+            })
+            .collect(),
+    )
+}
+
+/// Keeps `members` current: a fresh list after every event (a burst of
+/// events gives one list), when asked, and every [`RESYNC`].
+async fn follow(swarm: &Swarm, members: &watch::Sender<Members>, resync: &Notify) {
+    let mut events = swarm.events();
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(_)) => {
+                    // Take what else has arrived, then list once.
+                    while let Some(Some(Ok(_))) = events.next().now_or_never() {}
+                }
+                Some(Err(e)) => log::warn!("swarm events: {e}; subscribing again"),
+                None => {
+                    tokio::time::sleep(RESUBSCRIBE).await;
+                    events = swarm.events();
+                }
+            },
+            _ = resync.notified() => {}
+            _ = tokio::time::sleep(RESYNC) => {}
+        }
+        match swarm.list().await {
+            Ok(listed) => {
+                let next = snapshot(listed);
+                members.send_if_modified(|now| {
+                    let changed = **now != *next;
+                    if changed {
+                        *now = next;
+                    }
+                    changed
+                });
+            }
+            Err(e) => log::warn!("cannot list the replica services: {e}"),
+        }
+    }
+}
+
+#[async_trait]
+impl Provisioner for SwarmProvisioner {
+    fn kind(&self) -> &'static str {
+        "swarm"
+    }
+
+    fn check_name(&self, name: &str) -> Result<(), String> {
+        check_service_name(&self.settings.name_prefix, name)
+    }
+
+    fn generates_names(&self) -> bool {
+        true
+    }
+
+    fn local_gateways(&self) -> Vec<IpAddr> {
+        self.gateways.clone()
+    }
+
+    /// Creates the service and waits (at most the start timeout) for its
+    /// task to run; 409 from Swarm is [`StartError::Taken`].
+    async fn start(&self, name: &str) -> Result<Started, StartError> {
+        let swarm = self.swarm.clone();
+        let owned = name.to_string();
+        let limit = self.timeouts.start;
+        let resync = self.resync.clone();
+        let job = async move {
+            let failed = |why: String| StartError::Engine {
+                name: owned.clone(),
+                why,
+            };
+            match swarm.create(&owned).await {
+                Ok(()) => {}
+                Err(CallError::Conflict) => return Err(StartError::Taken(owned.clone())),
+                Err(CallError::Failed(why)) => return Err(failed(why)),
+            }
+            resync.notify_one();
+            let deadline = Instant::now() + limit;
+            loop {
+                let listed = swarm.list().await.map_err(|e| failed(e.to_string()))?;
+                if let Some(started) = listed
+                    .iter()
+                    .find(|l| l.name == owned)
+                    .and_then(|l| l.running)
+                {
+                    log::info!("replica {owned} started: service task on {}", started.addr);
+                    return Ok(started);
+                }
+                if Instant::now() >= deadline {
+                    let _ = swarm.remove(&owned).await;
+                    return Err(failed(format!("no running task within {limit:?}")));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        self.on_engine(job)
+            .await
+            .unwrap_or_else(|| Err(StartError::Closed(name.to_string())))
+    }
+
+    /// Removes the service (the whole replica, whatever its task).
+    async fn stop(&self, name: &str, _generation: u64) {
+        let swarm = self.swarm.clone();
+        let owned = name.to_string();
+        let result = self
+            .on_engine(async move { swarm.remove(&owned).await })
+            .await;
+        match result {
+            Some(Ok(())) => log::info!("replica {name} service removed"),
+            Some(Err(e)) => log::error!("replica {name}: cannot remove its service: {e}"),
+            None => log::error!("replica {name}: the swarm thread is gone"),
+        }
+        self.resync.notify_one();
+    }
+
+    /// Swarm keeps the replicas whatever happens to this instance.
+    fn hand_over(&self) -> bool {
+        true
+    }
+
+    fn running(&self) -> Vec<String> {
+        self.members
+            .borrow()
+            .iter()
+            .filter(|m| m.running.is_some())
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
+    /// Leaves every replica running: they are Swarm's, and serve the other
+    /// instances.
+    fn stop_all_blocking(&self) {}
+}
+
+impl Discovery for SwarmProvisioner {
+    fn kind(&self) -> &'static str {
+        "swarm"
+    }
+
+    fn members(&self) -> watch::Receiver<Members> {
+        self.members.clone()
+    }
+}
