@@ -14,6 +14,7 @@ help:
 	@echo "make bench  side-by-side benchmark against HAProxy and nginx (bench/)"
 	@echo "make upgrade       zero-downtime upgrade of the ringlb make run started (new build, same replicas)"
 	@echo "make compose       the docker-compose deployment on :5000 (compose-down stops it)"
+	@echo "make swarm         two ringlb instances on Docker Swarm, :5000 and :5001 (swarm-down removes it)"
 
 # Pingora's zlib-ng build needs cmake; install it when missing.
 deps:
@@ -138,3 +139,67 @@ docker-up:
 	    echo "docker-up: dockerd exited or did not answer within 30 s; the end of /tmp/dockerd.log:" >&2; \
 	    tail -n 20 /tmp/dockerd.log >&2; exit 1; }; \
 	  echo "docker-up: dockerd answers"; }
+
+# Docker Swarm (docker-stack.yml, conf/swarm.yaml): two ringlb instances,
+# on :5000 and :5001, over one replica set of Swarm services. A single-node
+# swarm is initialised when there is none (and `make swarm-down` leaves it
+# again); the token for /add and /rm is made once, in $(SWARM_STATE)/admin-token.
+# proxy/tests/swarm.rs sets the variables below to run a second deployment
+# beside this one; SWARM_OWNER must be the config's `swarm.owner`.
+STACK         ?= ringlb
+SWARM_NETWORK ?= ringlb-swarm
+SWARM_CONF    ?= conf/swarm.yaml
+SWARM_OWNER   ?= ringlb-swarm
+SWARM_STATE   ?= .swarm
+SWARM_PORT_A  ?= 5000
+SWARM_PORT_B  ?= 5001
+
+.PHONY: swarm swarm-down swarm-init
+
+swarm-init: docker-up
+	@if [ "$$($(DOCKER) info --format '{{.Swarm.LocalNodeState}}')" = inactive ]; then \
+	  echo "initialising a single-node swarm (make swarm-down leaves it)"; \
+	  $(DOCKER) swarm init --advertise-addr 127.0.0.1 >/dev/null && \
+	  mkdir -p $(SWARM_STATE) && touch $(SWARM_STATE)/swarm-initialised; fi
+	@$(DOCKER) network inspect $(SWARM_NETWORK) >/dev/null 2>&1 || \
+	  $(DOCKER) network create -d overlay --attachable --label ringlb.stack=$(STACK) $(SWARM_NETWORK) >/dev/null
+
+swarm: compose-images swarm-init
+	@mkdir -p $(SWARM_STATE); [ -s $(SWARM_STATE)/admin-token ] || \
+	  (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(SWARM_STATE)/admin-token)
+	RINGLB_PORT_A=$(SWARM_PORT_A) RINGLB_PORT_B=$(SWARM_PORT_B) RINGLB_SWARM_NETWORK=$(SWARM_NETWORK) \
+	RINGLB_CONF=$(abspath $(SWARM_CONF)) RINGLB_CONF_NAME=$(STACK)_conf_$$(sha256sum $(SWARM_CONF) | cut -c1-12) \
+	RINGLB_TOKEN_FILE=$(abspath $(SWARM_STATE))/admin-token \
+	RINGLB_TOKEN_NAME=$(STACK)_token_$$(sha256sum $(SWARM_STATE)/admin-token | cut -c1-12) \
+	  $(DOCKER) stack deploy -c docker-stack.yml $(STACK)
+	@for port in $(SWARM_PORT_A) $(SWARM_PORT_B); do \
+	  for i in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:$$port/rep 2>/dev/null && break; sleep 0.1; done; \
+	  curl -fsS -o /dev/null http://127.0.0.1:$$port/rep || { \
+	    echo "ringlb on :$$port did not answer within 60 s: docker service logs $(STACK)_ringlb" >&2; exit 1; }; done
+	@echo; \
+	echo "ringlb is up on :$(SWARM_PORT_A) and :$(SWARM_PORT_B), one ring over the replica services"; \
+	echo "  (docker service ls --filter label=ringlb.owner=$(SWARM_OWNER))"; \
+	echo "  curl http://localhost:$(SWARM_PORT_A)/rep"; \
+	echo "  curl -X POST -H \"Authorization: Bearer \$$(cat $(SWARM_STATE)/admin-token)\" -H 'Content-Type: application/json' -d '{\"n\": 1, \"hostnames\": [\"S5\"]}' http://localhost:$(SWARM_PORT_A)/add"; \
+	echo "  curl http://localhost:$(SWARM_PORT_B)/rep"; \
+	echo "  make swarm-down"
+
+# The stack, then the replica services (ringlb never removes them itself),
+# then the network once the last task has let go of it; the swarm is left
+# only if `make swarm` initialised it.
+swarm-down:
+	-@$(DOCKER) stack rm $(STACK)
+	@left=$$($(DOCKER) service ls -q --filter label=ringlb.owner=$(SWARM_OWNER)); \
+	  if [ -n "$$left" ]; then echo "removing the replica services"; $(DOCKER) service rm $$left >/dev/null; fi
+	@for i in $$(seq 300); do \
+	  [ -z "$$($(DOCKER) ps -aq --filter label=ringlb.owner=$(SWARM_OWNER); $(DOCKER) ps -aq --filter label=com.docker.stack.namespace=$(STACK))" ] && break; \
+	  sleep 0.1; done
+	@for i in $$(seq 100); do \
+	  $(DOCKER) network inspect $(SWARM_NETWORK) >/dev/null 2>&1 || break; \
+	  $(DOCKER) network rm $(SWARM_NETWORK) >/dev/null 2>&1 && break; sleep 0.3; done
+	@$(DOCKER) config ls -q --filter name=$(STACK)_conf_ | xargs -r $(DOCKER) config rm >/dev/null
+	@$(DOCKER) secret ls -q --filter name=$(STACK)_token_ | xargs -r $(DOCKER) secret rm >/dev/null
+	@if [ -f $(SWARM_STATE)/swarm-initialised ]; then \
+	  echo "leaving the swarm make swarm initialised"; \
+	  $(DOCKER) swarm leave --force >/dev/null; rm -f $(SWARM_STATE)/swarm-initialised; \
+	  $(DOCKER) network rm docker_gwbridge >/dev/null 2>&1 || true; fi

@@ -70,7 +70,7 @@ impl Fleet {
                         to_probe = true;
                     }
                     Some(_) => {}
-                    None if !r.state.is_down() => {
+                    None if r.state.in_ring() => {
                         ring_changed |= self.transition(r, Change::Vanished);
                     }
                     None => {}

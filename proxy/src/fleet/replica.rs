@@ -13,8 +13,8 @@ pub enum ReplicaState {
     Up,
     /// A request to it just failed; still in the ring, probed at once.
     Suspect,
-    /// Found by an engine's discovery, not answering heartbeats yet; out of
-    /// the ring until it does.
+    /// Found by an engine's discovery, not running or not answering
+    /// heartbeats yet; out of the ring until it does.
     Joining,
     /// Failed (or never started); out of the ring. Where ringlb owns the
     /// replicas it is replaced: not before `retry_at` (back-off after a
@@ -99,15 +99,10 @@ impl Replica {
         }
     }
 
-    /// A replica an engine reports, not yet probed (or, with no running
-    /// instance, down until the engine starts one).
+    /// A replica an engine reports, not yet probed (or not yet running).
     pub fn found(name: String, addr: Option<SocketAddr>, generation: u64) -> Self {
         Replica {
-            state: if addr.is_some() {
-                ReplicaState::Joining
-            } else {
-                ReplicaState::DOWN
-            },
+            state: ReplicaState::Joining,
             addr,
             generation,
             ..Replica::never_started(name)

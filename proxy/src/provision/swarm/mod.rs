@@ -36,6 +36,11 @@ use engine::{CallError, Swarm};
 
 /// The backstop: members are listed at least this often, events or not.
 pub const RESYNC: Duration = Duration::from_secs(2);
+/// After an event, the list is polled this often for [`SETTLE`]: a task
+/// becomes "running" in the manager's view a little after its container
+/// started, and no event says so.
+const HURRY: Duration = Duration::from_millis(100);
+const SETTLE: Duration = Duration::from_secs(5);
 /// Pause before subscribing to events again after the stream ended.
 const RESUBSCRIBE: Duration = Duration::from_millis(500);
 
@@ -135,24 +140,39 @@ fn snapshot(listed: Vec<engine::Listed>) -> Members {
 }
 
 /// Keeps `members` current: a fresh list after every event (a burst of
-/// events gives one list), when asked, and every [`RESYNC`].
+/// events gives one list) and when asked, then every [`HURRY`] for
+/// [`SETTLE`], and otherwise every [`RESYNC`].
 async fn follow(swarm: &Swarm, members: &watch::Sender<Members>, resync: &Notify) {
     let mut events = swarm.events();
+    let mut hurry_until = Instant::now();
     loop {
-        tokio::select! {
+        let pause = if Instant::now() < hurry_until {
+            HURRY
+        } else {
+            RESYNC
+        };
+        let stirred = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(_)) => {
                     // Take what else has arrived, then list once.
                     while let Some(Some(Ok(_))) = events.next().now_or_never() {}
+                    true
                 }
-                Some(Err(e)) => log::warn!("swarm events: {e}; subscribing again"),
+                Some(Err(e)) => {
+                    log::warn!("swarm events: {e}; subscribing again");
+                    true
+                }
                 None => {
                     tokio::time::sleep(RESUBSCRIBE).await;
                     events = swarm.events();
+                    true
                 }
             },
-            _ = resync.notified() => {}
-            _ = tokio::time::sleep(RESYNC) => {}
+            _ = resync.notified() => true,
+            _ = tokio::time::sleep(pause) => false,
+        };
+        if stirred {
+            hurry_until = Instant::now() + SETTLE;
         }
         match swarm.list().await {
             Ok(listed) => {
