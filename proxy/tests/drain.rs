@@ -179,7 +179,7 @@ fn sigterm_drains_the_replicas_before_it_stops_them() {
     )
     .unwrap_or_else(|| panic!("no drain line in:\n{log}"));
     assert!(answered + Duration::from_millis(50) >= drained);
-    for line in ["supervisor stopping", &format!("replica {busy} stopped")] {
+    for line in ["health keeper stopping", &format!("replica {busy} stopped")] {
         assert!(log.contains(line), "{line} missing:\n{log}");
     }
 }

@@ -426,7 +426,7 @@ fn a_client_hanging_up_is_not_a_replica_failure() {
         drop(s);
     }
     let total: usize = fakes.iter().map(|f| f.count()).sum();
-    // A suspicion reaches the supervisor at once and is logged before its
+    // A suspicion reaches the health keeper at once and is logged before its
     // next heartbeat round; wait for two full rounds after the hang-ups.
     let done = std::time::Instant::now();
     common::wait_for(

@@ -191,6 +191,49 @@ fn docker_provisioner_defaults_and_compose_config() {
 }
 
 #[test]
+fn swarm_provisioner_defaults_errors_and_stack_config() {
+    let s = parse("ringlb:\n  replicas:\n    provisioner: swarm\n").unwrap();
+    let ProvisionerSettings::Swarm(w) = &s.replicas.provisioner else {
+        panic!("{:?}", s.replicas.provisioner);
+    };
+    assert_eq!(w.socket, Path::new("/var/run/docker.sock"));
+    assert_eq!(
+        (w.network.as_str(), w.owner.as_str()),
+        ("ringlb-swarm", "ringlb")
+    );
+    assert_eq!(s.replicas.initial, ["replica1", "replica2", "replica3"]);
+
+    // The stack's config (its token file exists only inside the task).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
+    let text = std::fs::read_to_string(root.join("swarm.yaml")).unwrap();
+    let c = parse(&text).unwrap();
+    let ProvisionerSettings::Swarm(w) = &c.replicas.provisioner else {
+        panic!("swarm.yaml must use the swarm provisioner");
+    };
+    assert_eq!(
+        (w.network.as_str(), w.owner.as_str()),
+        ("ringlb-swarm", "ringlb-swarm")
+    );
+    assert_eq!(
+        c.admin.access.token_file.as_deref(),
+        Some(Path::new("/run/secrets/ringlb_admin_token"))
+    );
+
+    let swarm = |body: &str| format!("ringlb:\n  replicas:\n    provisioner: swarm\n{body}");
+    assert_unknown(
+        &swarm("    swarm:\n      sock: /x\n"),
+        "ringlb.replicas.swarm",
+        "sock",
+    );
+    assert!(err(&swarm("    swarm:\n      socket: rel\n")).contains("ringlb.replicas.swarm.socket"));
+    // Service names are DNS labels: no '_' in a hostname.
+    assert!(err(&swarm("    initial: [a_b]\n")).contains("ringlb.replicas.initial"));
+    assert!(err(&swarm("    docker:\n      port: 1\n")).contains("ringlb.replicas.docker"));
+    let docker = "ringlb:\n  replicas:\n    provisioner: docker\n    swarm:\n      port: 1\n";
+    assert!(err(docker).contains("only allowed when replicas.provisioner is swarm"));
+}
+
+#[test]
 fn docker_provisioner_errors_name_the_key() {
     let docker = |body: &str| format!("ringlb:\n  replicas:\n    provisioner: docker\n{body}");
     assert_unknown(

@@ -149,3 +149,162 @@ impl Fleet {
         self.publish(&state.replicas);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+
+    use super::super::{FleetOptions, FleetParts, HealthSettings, Probe, ReplacementName};
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::provision::{Started, StaticProvisioner};
+    use crate::ring::{FamilyKind, RingSpec};
+
+    /// Answers for the addresses it holds.
+    #[derive(Default)]
+    struct Answers(Mutex<HashSet<SocketAddr>>);
+
+    #[async_trait]
+    impl Probe for Answers {
+        async fn check(&self, addr: SocketAddr, _: Duration) -> Result<(), String> {
+            match self.0.lock().unwrap().contains(&addr) {
+                true => Ok(()),
+                false => Err("refused".into()),
+            }
+        }
+    }
+
+    fn fleet(answers: Arc<Answers>) -> Fleet {
+        Fleet::new(
+            FleetParts {
+                spec: RingSpec {
+                    slots: 1 << 20,
+                    vnodes: 16,
+                    family: FamilyKind::Strong.build(),
+                },
+                provisioner: Arc::new(StaticProvisioner::new()),
+                ownership: Ownership::Engine,
+                probe: answers,
+                metrics: Arc::new(Metrics::new()),
+            },
+            FleetOptions {
+                max_replicas: 8,
+                start_timeout: Duration::from_millis(200),
+                drain_timeout: Duration::ZERO,
+                health: HealthSettings {
+                    interval: Duration::from_millis(50),
+                    timeout: Duration::from_millis(50),
+                    failures: 2,
+                    replacement: ReplacementName::Same,
+                },
+            },
+        )
+    }
+
+    fn found(name: &str, port: Option<u16>, generation: u64) -> Found {
+        Found {
+            name: name.into(),
+            running: port.map(|p| Started {
+                addr: ([127, 0, 0, 1], p).into(),
+                generation,
+            }),
+        }
+    }
+
+    fn ring(f: &Fleet) -> Vec<String> {
+        f.ring()
+            .load()
+            .members()
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect()
+    }
+
+    fn state(f: &Fleet, name: &str) -> &'static str {
+        f.views()
+            .into_iter()
+            .find(|v| v.hostname == name)
+            .map_or("absent", |v| v.state)
+    }
+
+    #[tokio::test]
+    async fn members_join_on_their_first_heartbeat_and_leave_with_the_engine() {
+        let answers = Arc::new(Answers::default());
+        let f = fleet(answers.clone());
+        answers.0.lock().unwrap().insert(([127, 0, 0, 1], 1).into());
+        // b has no running task yet, c does not answer yet.
+        let members = [
+            found("a", Some(1), 1),
+            found("b", None, 0),
+            found("c", Some(3), 3),
+        ];
+        assert!(
+            f.observe(&members).await,
+            "new running members want a probe"
+        );
+        assert_eq!(
+            ring(&f),
+            Vec::<String>::new(),
+            "nobody is in before a heartbeat"
+        );
+        f.probe(None).await;
+        assert_eq!(ring(&f), ["a"]);
+        assert_eq!((state(&f, "b"), state(&f, "c")), ("joining", "joining"));
+
+        // b's task runs, c answers: both in.
+        answers.0.lock().unwrap().extend([
+            SocketAddr::from(([127, 0, 0, 1], 2)),
+            ([127, 0, 0, 1], 3).into(),
+        ]);
+        let members = [
+            found("a", Some(1), 1),
+            found("b", Some(2), 2),
+            found("c", Some(3), 3),
+        ];
+        assert!(f.observe(&members).await);
+        f.probe(None).await;
+        assert_eq!(ring(&f), ["a", "b", "c"]);
+
+        // a gets a new task: out until it answers; c is gone.
+        let members = [found("a", Some(4), 4), found("b", Some(2), 2)];
+        f.observe(&members).await;
+        assert_eq!(ring(&f), ["b"]);
+        assert_eq!(state(&f, "c"), "absent");
+        answers.0.lock().unwrap().insert(([127, 0, 0, 1], 4).into());
+        f.probe(None).await;
+        assert_eq!(ring(&f), ["a", "b"]);
+
+        // b's task vanished (killed, not yet restarted): down at once.
+        f.observe(&[found("a", Some(4), 4), found("b", None, 0)])
+            .await;
+        assert_eq!(ring(&f), ["a"]);
+        assert_eq!(state(&f, "b"), "down");
+        // Nothing is replaced by ringlb: the engine does that.
+        let f = Arc::new(f);
+        f.reconcile().await;
+        assert_eq!(state(&f, "b"), "down");
+    }
+
+    #[tokio::test]
+    async fn a_down_member_comes_back_on_a_good_heartbeat() {
+        let answers = Arc::new(Answers::default());
+        let f = fleet(answers.clone());
+        let a: SocketAddr = ([127, 0, 0, 1], 1).into();
+        answers.0.lock().unwrap().insert(a);
+        f.observe(&[found("a", Some(1), 1)]).await;
+        f.probe(None).await;
+        assert_eq!(ring(&f), ["a"]);
+        answers.0.lock().unwrap().clear();
+        f.probe(None).await;
+        f.probe(None).await;
+        assert_eq!(state(&f, "a"), "down", "two failed heartbeats");
+        assert_eq!(ring(&f), Vec::<String>::new());
+        answers.0.lock().unwrap().insert(a);
+        f.probe(None).await;
+        assert_eq!(ring(&f), ["a"], "the same task answers again");
+    }
+}
