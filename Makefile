@@ -184,21 +184,30 @@ swarm: compose-images swarm-init
 	echo "  curl http://localhost:$(SWARM_PORT_B)/rep"; \
 	echo "  make swarm-down"
 
-# The stack, then the replica services (ringlb never removes them itself),
-# then the network once the last task has let go of it; the swarm is left
-# only if `make swarm` initialised it.
+# The stack first, and only once its ringlb tasks are gone (none can then
+# create a replica) the replica services and the deployment's marker config
+# (ringlb never removes replicas itself), then the network once the last
+# task has let go of it; the swarm is left only if `make swarm` initialised
+# it. Fails if anything of the deployment is still there.
 swarm-down:
 	-@$(DOCKER) stack rm $(STACK)
+	@for i in $$(seq 300); do \
+	  [ -z "$$($(DOCKER) ps -aq --filter label=com.docker.stack.namespace=$(STACK))" ] && break; sleep 0.1; done
 	@left=$$($(DOCKER) service ls -q --filter label=ringlb.owner=$(SWARM_OWNER)); \
 	  if [ -n "$$left" ]; then echo "removing the replica services"; $(DOCKER) service rm $$left >/dev/null; fi
+	@$(DOCKER) config ls -q --filter label=ringlb.owner=$(SWARM_OWNER) | xargs -r $(DOCKER) config rm >/dev/null
 	@for i in $$(seq 300); do \
-	  [ -z "$$($(DOCKER) ps -aq --filter label=ringlb.owner=$(SWARM_OWNER); $(DOCKER) ps -aq --filter label=com.docker.stack.namespace=$(STACK))" ] && break; \
-	  sleep 0.1; done
+	  [ -z "$$($(DOCKER) ps -aq --filter label=ringlb.owner=$(SWARM_OWNER))" ] && break; sleep 0.1; done
 	@for i in $$(seq 100); do \
 	  $(DOCKER) network inspect $(SWARM_NETWORK) >/dev/null 2>&1 || break; \
 	  $(DOCKER) network rm $(SWARM_NETWORK) >/dev/null 2>&1 && break; sleep 0.3; done
-	@$(DOCKER) config ls -q --filter name=$(STACK)_conf_ | xargs -r $(DOCKER) config rm >/dev/null
-	@$(DOCKER) secret ls -q --filter name=$(STACK)_token_ | xargs -r $(DOCKER) secret rm >/dev/null
+	@for kind in config secret; do \
+	  $(DOCKER) $$kind ls -q --filter label=com.docker.stack.namespace=$(STACK) | xargs -r $(DOCKER) $$kind rm >/dev/null; done
+	@left="$$($(DOCKER) service ls -q --filter label=ringlb.owner=$(SWARM_OWNER)) \
+	  $$($(DOCKER) ps -aq --filter label=ringlb.owner=$(SWARM_OWNER)) \
+	  $$($(DOCKER) ps -aq --filter label=com.docker.stack.namespace=$(STACK)) \
+	  $$($(DOCKER) network inspect $(SWARM_NETWORK) >/dev/null 2>&1 && echo network $(SWARM_NETWORK))"; \
+	  if [ -n "$$(echo $$left | tr -d ' ')" ]; then echo "swarm-down: still there: $$left" >&2; exit 1; fi
 	@if [ -f $(SWARM_STATE)/swarm-initialised ]; then \
 	  echo "leaving the swarm make swarm initialised"; \
 	  $(DOCKER) swarm leave --force >/dev/null; rm -f $(SWARM_STATE)/swarm-initialised; \

@@ -68,7 +68,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         FleetParts {
             spec,
             provisioner: provisioner.clone(),
-            ownership: match discovery {
+            ownership: match &discovery {
                 Some(_) => Ownership::Engine,
                 None => Ownership::Ringlb,
             },
@@ -107,7 +107,7 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
             Inputs {
                 exits,
                 suspects: suspects_rx,
-                members: discovery.map(|d| d.members()),
+                discovery,
             },
             handover.clone(),
         ),

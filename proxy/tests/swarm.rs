@@ -224,7 +224,8 @@ impl Deployment {
         }
         for kind in ["config", "secret"] {
             for n in docker(&[kind, "ls", "--format", "{{.Name}}"]) {
-                if n.starts_with(&format!("{}_", self.stack)) {
+                let marker = format!("ringlb-seeded-{}", self.owner);
+                if n.starts_with(&format!("{}_", self.stack)) || n == marker {
                     left.push(format!("{kind} {n}"));
                 }
             }
@@ -443,14 +444,61 @@ impl Load {
         }
     }
 
-    fn finish(self) -> (u64, Vec<String>) {
+    fn finish(mut self) -> (u64, Vec<String>) {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
+        for t in std::mem::take(&mut self.threads) {
             t.join().expect("load thread");
         }
         let failures = self.failures.lock().unwrap().clone();
         (self.sent.load(Ordering::Relaxed), failures)
     }
+}
+
+impl Drop for Load {
+    /// A step that panicked mid-load stops its threads too.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Two concurrent starts of one hostname through a provisioner of the
+/// test's own (the library's, on this host: it needs only the Engine
+/// API): exactly one replica, the other call `Taken`; then removed.
+fn lock_is_the_service_name(d: &Deployment) {
+    use ringlb::provision::{Provisioner, StartError, SwarmProvisioner, SwarmSettings, Timeouts};
+    let settings = SwarmSettings {
+        socket: "/var/run/docker.sock".into(),
+        image: "ringlb-backend:latest".into(),
+        network: d.network.clone(),
+        name_prefix: d.prefix.clone(),
+        port: 5000,
+        owner: d.owner.clone(),
+    };
+    let timeouts = Timeouts {
+        start: Duration::from_secs(30),
+        stop: Duration::from_secs(2),
+    };
+    let p = SwarmProvisioner::new(settings, timeouts).expect("a swarm provisioner");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (one, two) = runtime.block_on(async { tokio::join!(p.start("L1"), p.start("L1")) });
+    let taken = |r: &Result<_, StartError>| matches!(r, Err(StartError::Taken(n)) if n == "L1");
+    assert!(
+        (one.is_ok() && taken(&two)) || (two.is_ok() && taken(&one)),
+        "{one:?} / {two:?}"
+    );
+    assert_eq!(
+        d.services().iter().filter(|s| *s == "L1").count(),
+        1,
+        "{:?}",
+        d.services()
+    );
+    runtime.block_on(p.stop("L1", 0));
+    wait_for("L1 removed", Duration::from_secs(30), || {
+        (!d.services().iter().any(|s| s == "L1")).then_some(())
+    });
 }
 
 #[test]
@@ -502,10 +550,18 @@ fn two_ringlb_instances_share_one_swarm_replica_set() {
         "the instances disagree after /add"
     );
 
-    // /rm through B: A stops routing to it within 1 s.
+    // /rm through B, under load through both: A stops routing to it
+    // within 1 s, and no request fails.
+    let load = Load::start([a, b], 2);
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = Instant::now();
     let r = change(&d, 1, "/rm", r#"{"n": 1, "hostnames": ["S4"]}"#);
     assert_eq!(r.status, 200, "{}", r.text());
     let removed = Instant::now();
+    eprintln!(
+        "/rm through B answered in {} ms",
+        (removed - asked).as_millis()
+    );
     let gone = wait_for("A stops routing to S4", Duration::from_secs(5), || {
         let none = s4_ids
             .iter()
@@ -518,10 +574,24 @@ fn two_ringlb_instances_share_one_swarm_replica_set() {
         gone.as_millis()
     );
     assert!(gone <= Duration::from_secs(1), "A took {gone:?} to drop S4");
+    std::thread::sleep(Duration::from_millis(500));
+    let (sent, failures) = load.finish();
+    eprintln!("/rm under load: {sent} requests, {} failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     wait_for("S4 gone from both", Duration::from_secs(5), || {
         (all_up(a, &initial) && all_up(b, &initial)).then_some(())
     });
     assert_eq!(route_map(a, 0..2000), map, "not the old ring after /rm");
+
+    // 3a. The service name is the lock: two creates of one hostname at
+    // once (this test's own provisioner, straight at the Engine) give one
+    // replica and one "taken".
+    lock_is_the_service_name(&d);
 
     // 3. The same hostname added through both at once: one 200, one 409.
     let (ra, rb) = std::thread::scope(|s| {
@@ -611,7 +681,30 @@ fn two_ringlb_instances_share_one_swarm_replica_set() {
     );
     assert_eq!(route_map(b, 0..2000), map5, "B rejoined with another ring");
 
-    // 6. make swarm-down leaves nothing of the deployment.
+    // 6. A restart never undoes an /rm: with every replica removed, a
+    // restarted instance creates none (the deployment was seeded once).
+    let r = change(&d, 0, "/rm", r#"{"n": 4}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_for("no replica service left", Duration::from_secs(30), || {
+        d.services().is_empty().then_some(())
+    });
+    docker(&["service", "scale", "--detach", &format!("{stack_b}=0")]);
+    wait_for("B stopped", Duration::from_secs(60), || {
+        d.instance_container("ringlb-b").is_none().then_some(())
+    });
+    docker(&["service", "scale", "--detach", &format!("{stack_b}=1")]);
+    wait_for("B back with no replicas", Duration::from_secs(60), || {
+        let r = http::get(b, "/rep", T).ok()?;
+        (r.status == 200).then(|| r.text())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        d.services(),
+        Vec::<String>::new(),
+        "a restart re-created replicas"
+    );
+
+    // 7. make swarm-down leaves nothing of the deployment.
     let (ok, out) = d.down();
     assert!(ok, "make swarm-down failed:\n{out}");
     assert_eq!(

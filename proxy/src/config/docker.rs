@@ -13,6 +13,7 @@ pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 pub const DEFAULT_IMAGE: &str = "ringlb-backend:latest";
 pub const DEFAULT_NETWORK: &str = "ringlb-net";
 pub const DEFAULT_SWARM_NETWORK: &str = "ringlb-swarm";
+pub const DEFAULT_SWARM_OWNER: &str = "ringlb-swarm";
 pub const DEFAULT_OWNER: &str = "ringlb";
 
 /// Docker's rule for container and network names (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
@@ -29,6 +30,9 @@ pub(super) fn swarm_settings(mut d: DockerFile) -> Result<SwarmSettings, Invalid
     d.network = d
         .network
         .or_else(|| Some(DEFAULT_SWARM_NETWORK.to_string()));
+    // Not the docker provisioner's default: one of those on the same
+    // Engine removes containers with its owner label at start.
+    d.owner = d.owner.or_else(|| Some(DEFAULT_SWARM_OWNER.to_string()));
     let s = engine_settings("replicas.swarm", d)?;
     Ok(SwarmSettings {
         socket: s.socket,

@@ -199,7 +199,8 @@ fn swarm_provisioner_defaults_errors_and_stack_config() {
     assert_eq!(w.socket, Path::new("/var/run/docker.sock"));
     assert_eq!(
         (w.network.as_str(), w.owner.as_str()),
-        ("ringlb-swarm", "ringlb")
+        ("ringlb-swarm", "ringlb-swarm"),
+        "not the docker provisioner's owner: one of those would remove these replicas"
     );
     assert_eq!(s.replicas.initial, ["replica1", "replica2", "replica3"]);
 

@@ -13,7 +13,7 @@ use rand::seq::IndexedRandom;
 use tokio::task::JoinSet;
 
 use super::drain::Leaving;
-use super::{ChangeError, Fleet, Replica};
+use super::{ChangeError, Fleet, Ownership, Replica};
 use crate::provision::names;
 
 /// Duplicate names within one request.
@@ -75,23 +75,43 @@ impl Fleet {
         }
 
         let mut state = self.state.lock().await;
-        state.pending.retain(|p| !new_names.contains(p));
-        if let (true, Some(why)) = (failures.is_empty(), state.stopping) {
-            failures.push(why.to_string());
-        }
-        if !failures.is_empty() || taken.is_some() {
+        let stopping = state.stopping;
+        if !failures.is_empty() || taken.is_some() || stopping.is_some() {
+            // The names stay reserved until their replicas are gone, so an
+            // engine's snapshot cannot bring one back meanwhile.
             drop(state);
-            for r in &started {
-                self.provisioner.stop(&r.name, r.generation).await;
+            let engine = self.ownership == Ownership::Engine;
+            if engine && failures.is_empty() && taken.is_none() {
+                // Only the shutdown came between: the engine's replicas
+                // serve the other instances already, and this instance
+                // removes none when it stops.
+                log::warn!(
+                    "replica(s) {} added to the engine while this instance stops",
+                    new_names.join(", ")
+                );
+            } else {
+                for r in &started {
+                    self.provisioner.stop(&r.name, r.generation).await;
+                }
             }
+            self.state
+                .lock()
+                .await
+                .pending
+                .retain(|p| !new_names.contains(p));
             failures.sort();
             // Another ringlb instance won the name: the same answer as for
             // a name this one knew.
-            return Err(match taken {
-                Some(name) => ChangeError::Exists(name),
-                None => ChangeError::StartFailed(failures),
+            return Err(match (taken, stopping) {
+                (Some(name), _) => {
+                    log::info!("hostname {name} was just created by another ringlb instance (the engine answered 409)");
+                    ChangeError::Exists(name)
+                }
+                (None, Some(why)) if failures.is_empty() => ChangeError::Stopping(why),
+                (None, _) => ChangeError::StartFailed(failures),
             });
         }
+        state.pending.retain(|p| !new_names.contains(p));
         // Keep the order the caller asked for.
         started.sort_by_key(|r| new_names.iter().position(|n| *n == r.name));
         for r in &started {
@@ -191,10 +211,19 @@ impl Fleet {
                 .map(Leaving::retire)
                 .collect();
             state.replicas.retain(|r| !doomed.contains(&r.name));
+            if self.ownership == Ownership::Engine {
+                // Until they are gone, an engine's snapshot must not bring
+                // them back.
+                state.leaving.extend(gone.iter().map(|l| l.name.clone()));
+            }
             self.publish(&state.replicas);
             let left: Vec<String> = state.replicas.iter().map(|r| r.name.clone()).collect();
             (gone, left)
         };
+        if self.ownership == Ownership::Engine {
+            self.remove_from_engine(doomed).await;
+            return Ok(left);
+        }
         self.drain_and_stop(doomed, |name| {
             log::info!("replica {name} removed");
             self.departed(name);

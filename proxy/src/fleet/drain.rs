@@ -72,6 +72,32 @@ impl Fleet {
         }
     }
 
+    /// `/rm` of replicas an engine owns: their services go at once, so
+    /// every other instance stops routing to them within moments (the
+    /// engine stops each with SIGTERM, and the replica finishes what it
+    /// serves); then this instance waits for its own requests to them (at
+    /// most the drain timeout) before it answers.
+    pub(super) async fn remove_from_engine(&self, leaving: Vec<Leaving>) {
+        for l in &leaving {
+            self.provisioner.stop(&l.name, l.generation).await;
+            log::info!("replica {} removed", l.name);
+        }
+        let deadline = Instant::now() + self.options.drain_timeout;
+        for l in &leaving {
+            l.load
+                .drained(deadline.saturating_duration_since(Instant::now()))
+                .await;
+        }
+        let mut state = self.state.lock().await;
+        state
+            .leaving
+            .retain(|n| !leaving.iter().any(|l| l.name == *n));
+        drop(state);
+        for l in &leaving {
+            self.departed(&l.name);
+        }
+    }
+
     /// Shutdown: no more changes or replacements, every replica out of the
     /// ring, then drained and stopped (replicas an engine owns are only
     /// drained: they serve the other ringlb instances, and this one's

@@ -59,6 +59,8 @@ struct State {
     replicas: Vec<Replica>,
     /// Names an `/add` in progress has reserved (not yet admitted).
     pending: Vec<String>,
+    /// Names an `/rm` in progress is taking away (no longer listed).
+    leaving: Vec<String>,
     /// Set once, at shutdown or at an upgrade: no changes or replacements
     /// from then on.
     stopping: Option<Stopping>,
@@ -107,6 +109,7 @@ impl Fleet {
             state: Mutex::new(State {
                 replicas: Vec::new(),
                 pending: Vec::new(),
+                leaving: Vec::new(),
                 stopping: None,
                 initialized: false,
             }),

@@ -13,15 +13,20 @@ use tokio::sync::watch;
 
 use super::transition::Change;
 use super::{Fleet, Ownership, Replica};
+
+/// How long start-up waits for the other members once one answers.
+const SETTLE: Duration = Duration::from_secs(2);
 use crate::provision::{Found, Members};
 
 impl Fleet {
     /// Applies a snapshot of the engine's members: new names join (out of
     /// the ring until they answer), names the engine no longer has leave
-    /// (drained; nothing to stop, the engine removed them), and a name
+    /// (nothing to stop or drain: the engine removed them), and a name
     /// with a new instance waits for that instance to answer. Names an
-    /// `/add` of this instance has reserved are left to it. Returns
-    /// whether anything now needs a probe.
+    /// `/add` or `/rm` of this instance is working on are left to it; the
+    /// health keeper applies the latest snapshot again on every tick, so
+    /// what was skipped is applied once they are done. Idempotent.
+    /// Returns whether anything now needs a probe.
     pub async fn observe(&self, members: &[Found]) -> bool {
         debug_assert_eq!(self.ownership, Ownership::Engine);
         let mut state = self.state.lock().await;
@@ -42,7 +47,7 @@ impl Fleet {
             known
         });
         for m in members {
-            if state.pending.contains(&m.name) {
+            if state.pending.contains(&m.name) || state.leaving.contains(&m.name) {
                 continue;
             }
             let running = m.running.map(|s| (s.addr, s.generation));
@@ -70,7 +75,10 @@ impl Fleet {
                         to_probe = true;
                     }
                     Some(_) => {}
-                    None if r.state.in_ring() => {
+                    // No running instance: its address is stale (a dying
+                    // container may still answer during its stop grace).
+                    None if r.addr.is_some() => {
+                        r.addr = None;
                         ring_changed |= self.transition(r, Change::Vanished);
                     }
                     None => {}
@@ -96,37 +104,27 @@ impl Fleet {
         to_probe
     }
 
-    /// Engine-managed start-up. If the engine has no replicas at all (the
-    /// first instance of a new deployment) the `initial` ones are created;
-    /// an instance that finds any leaves the set as it is, so a restarted
-    /// instance never undoes an `/rm`. Then waits, at most the start
-    /// timeout, until each member has a running instance that answers.
-    pub async fn start_observed(&self, initial: &[String], members: &mut watch::Receiver<Members>) {
-        if members.borrow_and_update().is_empty() && !initial.is_empty() {
-            log::info!(
-                "the engine has no replicas yet: creating {}",
-                initial.join(", ")
-            );
-            for name in initial {
-                match self.provisioner.start(name).await {
-                    Ok(_) => {}
-                    // Another instance, starting at the same time, did.
-                    Err(crate::provision::StartError::Taken(_)) => {}
-                    Err(e) => log::error!("initial replica {name} not created: {e}"),
-                }
-            }
-        }
-        let deadline = Instant::now() + self.options.start_timeout;
+    /// Engine-managed start-up (after [`crate::provision::Discovery::seed`]):
+    /// waits until every member the engine reports answers, or, once one
+    /// does, at most [`SETTLE`] more for the others (a broken replica must
+    /// not keep a restarted instance from serving), and at most the start
+    /// timeout in all. An engine with no replicas is ready at once, unless
+    /// they were just created (`seeded`).
+    pub async fn start_observed(&self, members: &mut watch::Receiver<Members>, seeded: bool) {
+        let began = Instant::now();
+        let deadline = began + self.options.start_timeout;
         loop {
             let snapshot = members.borrow_and_update().clone();
             self.observe(&snapshot).await;
             self.probe(None).await;
-            let all_up = {
+            let (some, all, none) = {
                 let state = self.state.lock().await;
-                !state.replicas.is_empty() && state.replicas.iter().all(|r| r.state.in_ring())
+                let up = state.replicas.iter().filter(|r| r.state.in_ring()).count();
+                let known = state.replicas.len();
+                (up > 0, up == known && up > 0, known == 0 && !seeded)
             };
             let now = Instant::now();
-            if all_up || now >= deadline {
+            if all || none || (some && now >= began + SETTLE) || now >= deadline {
                 break;
             }
             let wait = (deadline - now).min(Duration::from_millis(50));

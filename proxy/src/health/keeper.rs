@@ -23,7 +23,7 @@ use pingora_core::services::ServiceReadyNotifier;
 use tokio::sync::{mpsc, watch, Mutex};
 
 use crate::fleet::Fleet;
-use crate::provision::{Exited, Members};
+use crate::provision::{Discovery, Exited, Members};
 use crate::upgrade::Handover;
 
 /// What the keeper listens to.
@@ -32,8 +32,8 @@ pub struct Inputs {
     pub exits: mpsc::UnboundedReceiver<Exited>,
     /// Replicas a request could not reach (from the proxy).
     pub suspects: mpsc::Receiver<Arc<str>>,
-    /// The engine's members, where an engine owns the replica set.
-    pub members: Option<watch::Receiver<Members>>,
+    /// Where an engine owns the replica set: its members.
+    pub discovery: Option<Arc<dyn Discovery>>,
 }
 
 pub struct Keeper {
@@ -84,17 +84,25 @@ impl BackgroundService for Keeper {
         let Some(Inputs {
             mut exits,
             mut suspects,
-            mut members,
+            discovery,
         }) = self.inputs.lock().await.take()
         else {
             log::error!("health keeper started twice");
             ready.notify_ready();
             return;
         };
-        match &mut members {
-            Some(rx) => self.fleet.start_observed(&self.initial, rx).await,
-            None => self.fleet.start_initial(&self.initial).await,
-        }
+        let mut members = match discovery {
+            Some(d) => {
+                let seeded = d.seed(&self.initial).await;
+                let mut rx = d.members();
+                self.fleet.start_observed(&mut rx, seeded).await;
+                Some(rx)
+            }
+            None => {
+                self.fleet.start_initial(&self.initial).await;
+                None
+            }
+        };
         ready.notify_ready();
         log::info!("replicas ready: {}", self.fleet.names().join(", "));
 
@@ -119,6 +127,12 @@ impl BackgroundService for Keeper {
                     }
                 }
                 _ = tick.tick() => {
+                    // A snapshot skipped while an /add or /rm of this
+                    // instance held its names is applied now.
+                    if let Some(rx) = &members {
+                        let latest = rx.borrow().clone();
+                        self.fleet.observe(&latest).await;
+                    }
                     self.fleet.probe(None).await;
                     self.fleet.reconcile().await;
                 }

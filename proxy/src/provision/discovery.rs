@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::Started;
@@ -30,6 +31,7 @@ pub struct Found {
 pub type Members = Arc<Vec<Found>>;
 
 /// Yields the current members and every change to them.
+#[async_trait]
 pub trait Discovery: Send + Sync {
     /// Short name for logs.
     fn kind(&self) -> &'static str;
@@ -37,4 +39,11 @@ pub trait Discovery: Send + Sync {
     /// The members now; a new snapshot is sent on every change (and after
     /// each periodic resync that found one).
     fn members(&self) -> watch::Receiver<Members>;
+
+    /// Creates the `initial` replicas if this deployment never had any:
+    /// once per deployment, by whichever instance starts first. Every
+    /// later start (another instance, a restart, also after an `/rm` of
+    /// every replica) takes the set as it finds it. Whether this call
+    /// created them (then members are on their way).
+    async fn seed(&self, initial: &[String]) -> bool;
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    EventMessage, LocalNodeState, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
-    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum,
+    ConfigSpec, EventMessage, LocalNodeState, NetworkAttachmentConfig, ServiceSpec,
+    ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use bollard::query_parameters::{EventsOptionsBuilder, ListServicesOptionsBuilder};
 use bollard::{ClientVersion, Docker};
@@ -41,6 +41,9 @@ const API_1_41: ClientVersion = ClientVersion {
 /// restarts one that failed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 const RESTART_DELAY: Duration = Duration::from_millis(100);
+
+/// A stream of Engine events.
+pub type Events = BoxStream<'static, Result<EventMessage, BollardError>>;
 
 /// An Engine call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +74,14 @@ impl From<BollardError> for CallError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub name: String,
+    /// The service's ID: a service re-created under the same name has
+    /// another.
+    pub id: String,
     pub running: Option<Started>,
 }
+
+/// The marker config's data ("seeded", base64, as the API wants it).
+const SEEDED: &str = "c2VlZGVk";
 
 /// The Engine at one socket, seen as a swarm.
 #[derive(Clone)]
@@ -156,8 +165,8 @@ impl Swarm {
     }
 
     /// Creates replica `name`'s service: one task, restarted whenever it
-    /// stops, on the overlay network with its hostname as alias.
-    pub async fn create(&self, name: &str) -> Result<(), CallError> {
+    /// stops, on the overlay network with its hostname as alias. Its ID.
+    pub async fn create(&self, name: &str) -> Result<String, CallError> {
         let labels = self.labels(name);
         let spec = ServiceSpec {
             name: Some(self.service_name(name)),
@@ -189,12 +198,46 @@ impl Swarm {
             }),
             ..Default::default()
         };
-        self.docker.create_service(spec, None).await?;
-        Ok(())
+        let created = self.docker.create_service(spec, None).await?;
+        Ok(created.id.unwrap_or_default())
     }
 
-    /// Removes replica `name`'s service (Swarm stops its task); a service
-    /// that is already gone is not an error.
+    /// Claims the deployment's first start: creates the Swarm config
+    /// `ringlb-seeded-<owner>`, which only one caller can (409 for the
+    /// rest, also on every later start). True for the one that did.
+    pub async fn claim_seeding(&self) -> Result<bool, CallError> {
+        let spec = ConfigSpec {
+            name: Some(format!("ringlb-seeded-{}", self.settings.owner)),
+            labels: Some(HashMap::from([(
+                OWNER_LABEL.to_string(),
+                self.settings.owner.clone(),
+            )])),
+            data: Some(SEEDED.to_string()),
+            ..Default::default()
+        };
+        match self.docker.create_config(spec).await {
+            Ok(_) => Ok(true),
+            Err(e) => match CallError::from(e) {
+                CallError::Conflict => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Removes the replica service with ID `id` (Swarm stops its task with
+    /// SIGTERM; the replica finishes what it serves); a service that is
+    /// already gone is not an error.
+    pub async fn remove_id(&self, id: &str) -> Result<(), CallError> {
+        match self.docker.delete_service(id).await {
+            Ok(()) => Ok(()),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes replica `name`'s service, whichever it is now.
     pub async fn remove(&self, name: &str) -> Result<(), CallError> {
         match self.docker.delete_service(&self.service_name(name)).await {
             Ok(()) => Ok(()),
@@ -233,6 +276,7 @@ impl Swarm {
             .iter()
             .map(|(id, name)| Listed {
                 name: name.clone(),
+                id: id.clone(),
                 running: tasks.get(id).copied(),
             })
             .collect();
@@ -240,8 +284,9 @@ impl Swarm {
         Ok(listed)
     }
 
-    /// Service ID -> its running task (the newest, should Swarm briefly run
-    /// two), from the raw task list (see the module docs).
+    /// Service ID -> its running task (the most recently changed, by the
+    /// task's version index, should Swarm briefly run two), from the raw
+    /// task list (see the module docs).
     async fn running_tasks(&self, owner: &str) -> Result<HashMap<String, Started>, CallError> {
         let filters = serde_json::json!({
             "label": [owner],
@@ -253,7 +298,7 @@ impl Swarm {
             .call(Method::GET, &path, None, Duration::from_secs(10))
             .await
             .map_err(|e| CallError::Failed(e.to_string()))?;
-        let mut found: HashMap<String, (String, Started)> = HashMap::new();
+        let mut found: HashMap<String, (u64, Started)> = HashMap::new();
         for task in value.as_array().into_iter().flatten() {
             let Some((service, updated, started)) = self.running(task) else {
                 continue;
@@ -266,8 +311,9 @@ impl Swarm {
         Ok(found.into_iter().map(|(k, (_, s))| (k, s)).collect())
     }
 
-    /// A running task's service ID, update time and address on our overlay.
-    fn running(&self, task: &Value) -> Option<(String, String, Started)> {
+    /// A running task's service ID, version index and address on our
+    /// overlay.
+    fn running(&self, task: &Value) -> Option<(String, u64, Started)> {
         let str_at = |path: &str| task.pointer(path).and_then(Value::as_str);
         if str_at("/Status/State") != Some("running") {
             return None;
@@ -282,7 +328,9 @@ impl Swarm {
         let id = str_at("/ID")?;
         Some((
             str_at("/ServiceID")?.to_string(),
-            str_at("/UpdatedAt").unwrap_or_default().to_string(),
+            task.pointer("/Version/Index")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
             Started {
                 addr: SocketAddr::new(ip, self.settings.port),
                 generation: xxhash_rust::xxh3::xxh3_64(id.as_bytes()),
@@ -290,24 +338,31 @@ impl Swarm {
         ))
     }
 
-    /// Service events (any service: they carry no labels) and the events
-    /// of this deployment's replica containers, merged. Ends on an error;
-    /// the caller subscribes again.
-    pub fn events(&self) -> BoxStream<'static, Result<EventMessage, BollardError>> {
-        let services = HashMap::from([("type", vec!["service".to_string()])]);
-        let containers = HashMap::from([
+    /// Service events (any service: they carry no labels, so a label
+    /// filter would drop them all). Ends on an error; subscribe again.
+    pub fn service_events(&self) -> Events {
+        let filters = HashMap::from([("type", vec!["service".to_string()])]);
+        self.docker
+            .events(Some(
+                EventsOptionsBuilder::default().filters(&filters).build(),
+            ))
+            .boxed()
+    }
+
+    /// Events of this deployment's replica containers on this node (start,
+    /// die, ...). Ends on an error; subscribe again.
+    pub fn container_events(&self) -> Events {
+        let filters = HashMap::from([
             ("type", vec!["container".to_string()]),
             (
                 "label",
                 vec![format!("{OWNER_LABEL}={}", self.settings.owner)],
             ),
         ]);
-        let s = self.docker.events(Some(
-            EventsOptionsBuilder::default().filters(&services).build(),
-        ));
-        let c = self.docker.events(Some(
-            EventsOptionsBuilder::default().filters(&containers).build(),
-        ));
-        futures_util::stream::select(s, c).boxed()
+        self.docker
+            .events(Some(
+                EventsOptionsBuilder::default().filters(&filters).build(),
+            ))
+            .boxed()
     }
 }

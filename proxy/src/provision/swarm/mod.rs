@@ -12,6 +12,11 @@
 //! one and answers 409 to the other ([`StartError::Taken`]). Nothing here
 //! removes a replica at ringlb's own start or stop.
 //!
+//! The initial replicas are created once per deployment: the instance that
+//! creates the Swarm config `ringlb-seeded-<owner>` first does it; every
+//! other start, also a restart after every replica was removed, takes the
+//! set as it finds it.
+//!
 //! Engine calls run on one dedicated thread with its own small runtime, as
 //! in the docker provisioner: it works the same from Pingora's runtimes and
 //! from `main` after they are gone.
@@ -19,9 +24,10 @@
 mod engine;
 mod settings;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc as std_mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -32,7 +38,7 @@ use tokio::sync::{oneshot, watch, Notify};
 pub use settings::{check_service_name, SwarmSettings};
 
 use super::{Discovery, Found, Members, Provisioner, StartError, Started, Timeouts};
-use engine::{CallError, Swarm};
+use engine::{CallError, Events, Swarm};
 
 /// The backstop: members are listed at least this often, events or not.
 pub const RESYNC: Duration = Duration::from_secs(2);
@@ -52,6 +58,9 @@ pub struct SwarmProvisioner {
     members: watch::Receiver<Members>,
     /// Asks the follower to list the members now.
     resync: Arc<Notify>,
+    /// Replica name -> the ID of its service, as last listed or created:
+    /// `stop` removes that service only, never a newer one by that name.
+    ids: Arc<Mutex<HashMap<String, String>>>,
     gateways: Vec<IpAddr>,
     /// Dropping it ends the Engine thread.
     _shutdown: oneshot::Sender<()>,
@@ -71,6 +80,8 @@ impl SwarmProvisioner {
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let resync = Arc::new(Notify::new());
         let follower_resync = resync.clone();
+        let ids = Arc::new(Mutex::new(HashMap::new()));
+        let follower_ids = ids.clone();
         let thread_settings = settings.clone();
         std::thread::Builder::new()
             .name("ringlb-swarm".into())
@@ -92,10 +103,10 @@ impl SwarmProvisioner {
                             return;
                         }
                     };
-                    let (tx, rx) = watch::channel(snapshot(first));
+                    let (tx, rx) = watch::channel(snapshot(first, &follower_ids));
                     let _ = ready_tx.send(Ok((connected, rx)));
                     tokio::select! {
-                        _ = follow(&swarm, &tx, &follower_resync) => {}
+                        _ = follow(&swarm, &tx, &follower_resync, &follower_ids) => {}
                         _ = shutdown_rx => {}
                     }
                 })
@@ -113,6 +124,7 @@ impl SwarmProvisioner {
             runtime: handle,
             members,
             resync,
+            ids,
             gateways,
             _shutdown: shutdown_tx,
         })
@@ -127,7 +139,13 @@ impl SwarmProvisioner {
     }
 }
 
-fn snapshot(listed: Vec<engine::Listed>) -> Members {
+/// The members in `listed`; their service IDs go to `ids`.
+fn snapshot(listed: Vec<engine::Listed>, ids: &Mutex<HashMap<String, String>>) -> Members {
+    {
+        let mut ids = ids.lock().unwrap_or_else(|p| p.into_inner());
+        ids.clear();
+        ids.extend(listed.iter().map(|l| (l.name.clone(), l.id.clone())));
+    }
     Arc::new(
         listed
             .into_iter()
@@ -142,8 +160,14 @@ fn snapshot(listed: Vec<engine::Listed>) -> Members {
 /// Keeps `members` current: a fresh list after every event (a burst of
 /// events gives one list) and when asked, then every [`HURRY`] for
 /// [`SETTLE`], and otherwise every [`RESYNC`].
-async fn follow(swarm: &Swarm, members: &watch::Sender<Members>, resync: &Notify) {
-    let mut events = swarm.events();
+async fn follow(
+    swarm: &Swarm,
+    members: &watch::Sender<Members>,
+    resync: &Notify,
+    ids: &Mutex<HashMap<String, String>>,
+) {
+    let mut services = Feed::new(swarm, Swarm::service_events);
+    let mut containers = Feed::new(swarm, Swarm::container_events);
     let mut hurry_until = Instant::now();
     loop {
         let pause = if Instant::now() < hurry_until {
@@ -152,22 +176,8 @@ async fn follow(swarm: &Swarm, members: &watch::Sender<Members>, resync: &Notify
             RESYNC
         };
         let stirred = tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(_)) => {
-                    // Take what else has arrived, then list once.
-                    while let Some(Some(Ok(_))) = events.next().now_or_never() {}
-                    true
-                }
-                Some(Err(e)) => {
-                    log::warn!("swarm events: {e}; subscribing again");
-                    true
-                }
-                None => {
-                    tokio::time::sleep(RESUBSCRIBE).await;
-                    events = swarm.events();
-                    true
-                }
-            },
+            _ = services.next() => true,
+            _ = containers.next() => true,
             _ = resync.notified() => true,
             _ = tokio::time::sleep(pause) => false,
         };
@@ -176,7 +186,7 @@ async fn follow(swarm: &Swarm, members: &watch::Sender<Members>, resync: &Notify
         }
         match swarm.list().await {
             Ok(listed) => {
-                let next = snapshot(listed);
+                let next = snapshot(listed, ids);
                 members.send_if_modified(|now| {
                     let changed = **now != *next;
                     if changed {
@@ -186,6 +196,39 @@ async fn follow(swarm: &Swarm, members: &watch::Sender<Members>, resync: &Notify
                 });
             }
             Err(e) => log::warn!("cannot list the replica services: {e}"),
+        }
+    }
+}
+
+/// One event subscription, renewed whenever it ends or fails.
+struct Feed<'s> {
+    swarm: &'s Swarm,
+    subscribe: fn(&Swarm) -> Events,
+    events: Events,
+}
+
+impl<'s> Feed<'s> {
+    fn new(swarm: &'s Swarm, subscribe: fn(&Swarm) -> Events) -> Feed<'s> {
+        Feed {
+            swarm,
+            subscribe,
+            events: subscribe(swarm),
+        }
+    }
+
+    /// Waits for news: an event (and whatever else has already arrived
+    /// with it), or a failed or ended stream, which is renewed after a
+    /// pause (a list follows either way).
+    async fn next(&mut self) {
+        match self.events.next().await {
+            Some(Ok(_)) => while let Some(Some(Ok(_))) = self.events.next().now_or_never() {},
+            failed => {
+                if let Some(Err(e)) = failed {
+                    log::warn!("swarm events: {e}; subscribing again");
+                }
+                tokio::time::sleep(RESUBSCRIBE).await;
+                self.events = (self.subscribe)(self.swarm);
+            }
         }
     }
 }
@@ -215,30 +258,30 @@ impl Provisioner for SwarmProvisioner {
         let owned = name.to_string();
         let limit = self.timeouts.start;
         let resync = self.resync.clone();
+        let ids = self.ids.clone();
         let job = async move {
             let failed = |why: String| StartError::Engine {
                 name: owned.clone(),
                 why,
             };
-            match swarm.create(&owned).await {
-                Ok(()) => {}
+            let id = match swarm.create(&owned).await {
+                Ok(id) => id,
                 Err(CallError::Conflict) => return Err(StartError::Taken(owned.clone())),
                 Err(CallError::Failed(why)) => return Err(failed(why)),
-            }
+            };
+            ids.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(owned.clone(), id.clone());
             resync.notify_one();
             let deadline = Instant::now() + limit;
             loop {
                 let listed = swarm.list().await.map_err(|e| failed(e.to_string()))?;
-                if let Some(started) = listed
-                    .iter()
-                    .find(|l| l.name == owned)
-                    .and_then(|l| l.running)
-                {
+                if let Some(started) = listed.iter().find(|l| l.id == id).and_then(|l| l.running) {
                     log::info!("replica {owned} started: service task on {}", started.addr);
                     return Ok(started);
                 }
                 if Instant::now() >= deadline {
-                    let _ = swarm.remove(&owned).await;
+                    let _ = swarm.remove_id(&id).await;
                     return Err(failed(format!("no running task within {limit:?}")));
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -249,12 +292,25 @@ impl Provisioner for SwarmProvisioner {
             .unwrap_or_else(|| Err(StartError::Closed(name.to_string())))
     }
 
-    /// Removes the service (the whole replica, whatever its task).
+    /// Removes the service (the whole replica, whatever its task) that
+    /// this instance last knew under `name`; a service re-created under
+    /// that name since (by anyone) is left alone.
     async fn stop(&self, name: &str, _generation: u64) {
         let swarm = self.swarm.clone();
         let owned = name.to_string();
+        let id = self
+            .ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned();
         let result = self
-            .on_engine(async move { swarm.remove(&owned).await })
+            .on_engine(async move {
+                match id {
+                    Some(id) => swarm.remove_id(&id).await,
+                    None => swarm.remove(&owned).await,
+                }
+            })
             .await;
         match result {
             Some(Ok(())) => log::info!("replica {name} service removed"),
@@ -283,6 +339,7 @@ impl Provisioner for SwarmProvisioner {
     fn stop_all_blocking(&self) {}
 }
 
+#[async_trait]
 impl Discovery for SwarmProvisioner {
     fn kind(&self) -> &'static str {
         "swarm"
@@ -290,5 +347,41 @@ impl Discovery for SwarmProvisioner {
 
     fn members(&self) -> watch::Receiver<Members> {
         self.members.clone()
+    }
+
+    /// Once per deployment (see the module docs): creates the services of
+    /// `initial`, without waiting for their tasks.
+    async fn seed(&self, initial: &[String]) -> bool {
+        let swarm = self.swarm.clone();
+        let names = initial.to_vec();
+        let resync = self.resync.clone();
+        let job = async move {
+            match swarm.claim_seeding().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    log::info!(
+                        "this deployment's replicas were created before: taking the set as it is"
+                    );
+                    return false;
+                }
+                Err(e) => {
+                    log::error!("cannot tell whether this deployment has started before ({e}); creating no replicas");
+                    return false;
+                }
+            }
+            log::info!("a new deployment: creating replicas {}", names.join(", "));
+            for name in &names {
+                match swarm.create(name).await {
+                    Ok(_) | Err(CallError::Conflict) => {}
+                    Err(e) => log::error!("initial replica {name} not created: {e}"),
+                }
+            }
+            resync.notify_one();
+            !names.is_empty()
+        };
+        self.on_engine(job).await.unwrap_or_else(|| {
+            log::error!("the swarm thread is gone; no initial replicas created");
+            false
+        })
     }
 }
