@@ -54,6 +54,12 @@ pub struct Row {
     pub in_flight_busiest_over_mean: f64,
     pub p99_ms: f64,
     pub owner_share: Option<f64>,
+    /// The most requests a bound of `c` can leave at the key's owner, given
+    /// the unbounded mapping: `sum_i min(f_i, c / N)`, where `f_i` is the
+    /// share of requests whose key the unbounded variant sent to replica
+    /// `i`. A replica over `c / N` of the load must shed the excess;
+    /// momentary peaks shed more, so the share reached is below it.
+    pub owner_ceiling: Option<f64>,
 }
 
 /// The balancers, in report order: (label, what it is, reference for the
@@ -140,6 +146,8 @@ pub async fn churn(args: SkewArgs) -> Result<(), LabError> {
             .filter(|(k, name)| own_after.get(*k).is_some_and(|n| n != *name))
             .count();
         let mut r = row(label, &keys, &after, addrs.len(), Some(&own_before));
+        // Against the mapping before the change, the ceiling means nothing.
+        r.owner_ceiling = None;
         r.balancer = format!(
             "{label}: keys moved {:.1}%",
             100.0 * moved as f64 / own_before.len().max(1) as f64
@@ -301,6 +309,28 @@ fn owners(keys: &[u64], run: &Run) -> HashMap<u64, String> {
         .collect()
 }
 
+/// The bound factor `c` a row's label names (`c=1.25`, HAProxy's `125`).
+fn factor(label: &str) -> Option<f64> {
+    if let Some(rest) = label.split("c=").nth(1) {
+        return rest.split_whitespace().next()?.parse().ok();
+    }
+    let percent: f64 = label.strip_prefix("HAProxy balance-factor ")?.parse().ok()?;
+    Some(percent / 100.0)
+}
+
+/// See [`Row::owner_ceiling`].
+fn owner_ceiling(keys: &[u64], owner: &HashMap<u64, String>, replicas: usize, c: f64) -> f64 {
+    let mut per: HashMap<&str, usize> = HashMap::new();
+    for k in keys {
+        if let Some(o) = owner.get(k) {
+            *per.entry(o).or_default() += 1;
+        }
+    }
+    let total = keys.len().max(1) as f64;
+    let cap = c / replicas.max(1) as f64;
+    per.values().map(|n| (*n as f64 / total).min(cap)).sum()
+}
+
 fn row(
     label: &str,
     keys: &[u64],
@@ -346,6 +376,9 @@ fn row(
         in_flight_busiest_over_mean: busiest(&busy),
         p99_ms: percentile(&latencies, 99.0).as_secs_f64() * 1000.0,
         owner_share: owner.map(|_| at_owner as f64 / ok.max(1) as f64),
+        owner_ceiling: owner
+            .zip(factor(label))
+            .map(|(o, c)| owner_ceiling(keys, o, replicas, c)),
     }
 }
 
@@ -411,6 +444,8 @@ fn section(title: &str, intro: &str, rows: &[Row], stem: Option<&str>) -> String
                 format!("{:.1}", r.p99_ms),
                 r.owner_share
                     .map_or("(reference)".into(), |s| format!("{:.1}%", 100.0 * s)),
+                r.owner_ceiling
+                    .map_or("-".into(), |s| format!("{:.1}%", 100.0 * s)),
                 format!("{}", r.failed),
             ]
         })
@@ -427,6 +462,7 @@ fn section(title: &str, intro: &str, rows: &[Row], stem: Option<&str>) -> String
                 "served busiest/mean",
                 "p99 ms",
                 "at the key's owner",
+                "owner ceiling",
                 "failed"
             ],
             &body
@@ -554,6 +590,22 @@ async fn wait_serving(lab: &Lab, uri: &Uri) -> Result<(), LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owner_ceiling_is_what_a_bound_lets_stay() {
+        assert_eq!(factor("ringlb bounded c=1.25 jump"), Some(1.25));
+        assert_eq!(factor("ringlb bounded c=1.5"), Some(1.5));
+        assert_eq!(factor("HAProxy balance-factor 125"), Some(1.25));
+        assert_eq!(factor("ringlb plain"), None);
+        // Keys 1 (6 requests) and 2 (2) on A, 3 (2) on B; 2 replicas.
+        let keys = [1, 1, 1, 1, 1, 1, 2, 2, 3, 3];
+        let owner: HashMap<u64, String> =
+            [(1, "A"), (2, "A"), (3, "B")].map(|(k, o)| (k, o.to_string())).into();
+        // A holds 80%, may keep 1.25 / 2 = 62.5%; B keeps its 20%.
+        let c = owner_ceiling(&keys, &owner, 2, 1.25);
+        assert!((c - 0.825).abs() < 1e-9, "{c}");
+        assert!((owner_ceiling(&keys, &owner, 2, 2.0) - 1.0).abs() < 1e-9);
+    }
 
     #[test]
     fn zipf_keys_are_skewed_and_repeatable() {
