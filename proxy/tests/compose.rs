@@ -26,10 +26,13 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::cli::{conf_with, docker, run, workspace};
 use ringlb_harness::{http, is_alive, wait_for};
 
 /// The Engine's socket, as in docker.rs (`RINGLB_TEST_DOCKER_SOCKET`
@@ -51,13 +54,6 @@ fn engine_answers() -> bool {
     }
     let mut answer = String::new();
     s.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.") && answer.ends_with("OK")
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
 }
 
 /// Stack names carry this prefix and the pid of the test that made them.
@@ -82,33 +78,6 @@ impl Names {
             prefix: format!("rlbc{pid}-"),
         }
     }
-}
-
-/// Runs `program args` with the test's Docker socket; its output.
-fn run(program: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::null());
-    if let Ok(s) = std::env::var("RINGLB_TEST_DOCKER_SOCKET") {
-        cmd.env("DOCKER_HOST", format!("unix://{s}"));
-    }
-    cmd.output()
-        .unwrap_or_else(|e| panic!("run {program} {args:?}: {e}"))
-}
-
-/// Lines of `docker args` (which must succeed).
-fn docker(args: &[&str]) -> Vec<String> {
-    let out = run("docker", args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 /// Containers, networks and image tags of stack `n` still present.
@@ -322,26 +291,17 @@ impl Drop for Stack {
 /// (each key must be there exactly once, so a change to the file that
 /// would make the copy collide with `make compose` fails here).
 fn test_conf(n: &Names) -> String {
-    let original =
-        std::fs::read_to_string(workspace().join("conf/compose.yaml")).expect("conf/compose.yaml");
-    let mut conf = original.clone();
-    for (from, to) in [
-        ("network: ringlb-net\n", format!("network: {}\n", n.network)),
-        (
-            "name_prefix: \"\"\n",
-            format!("name_prefix: \"{}\"\n", n.prefix),
-        ),
-        ("owner: ringlb-compose\n", format!("owner: {}\n", n.owner)),
-    ] {
-        assert_eq!(
-            original.matches(from).count(),
-            1,
-            "conf/compose.yaml should have `{}` once",
-            from.trim()
-        );
-        conf = conf.replace(from, &to);
-    }
-    conf
+    conf_with(
+        "compose.yaml",
+        &[
+            ("network: ringlb-net\n", format!("network: {}\n", n.network)),
+            (
+                "name_prefix: \"\"\n",
+                format!("name_prefix: \"{}\"\n", n.prefix),
+            ),
+            ("owner: ringlb-compose\n", format!("owner: {}\n", n.owner)),
+        ],
+    )
 }
 
 /// Runs a README curl command verbatim but for the port; (status, body).

@@ -22,44 +22,16 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::cli::{conf_with, docker, run, workspace};
 use ringlb_harness::{http, wait_for};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
-}
-
-fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {program} {args:?}: {e}"))
-}
-
-/// Lines of `docker args` (which must succeed).
-fn docker(args: &[&str]) -> Vec<String> {
-    let out = run("docker", args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
 
 /// A free TCP port on this host (bound, then released).
 fn free_port() -> u16 {
@@ -301,29 +273,20 @@ impl Drop for Deployment {
 
 /// conf/swarm.yaml with this deployment's network, prefix and owner.
 fn test_conf(d: &Deployment) -> String {
-    let original =
-        std::fs::read_to_string(workspace().join("conf/swarm.yaml")).expect("conf/swarm.yaml");
-    let mut conf = original.clone();
-    for (from, to) in [
-        (
-            "network: ringlb-swarm\n",
-            format!("network: {}\n", d.network),
-        ),
-        (
-            "name_prefix: \"\"\n",
-            format!("name_prefix: \"{}\"\n", d.prefix),
-        ),
-        ("owner: ringlb-swarm\n", format!("owner: {}\n", d.owner)),
-    ] {
-        assert_eq!(
-            original.matches(from).count(),
-            1,
-            "conf/swarm.yaml should have `{}` once",
-            from.trim()
-        );
-        conf = conf.replace(from, &to);
-    }
-    conf
+    conf_with(
+        "swarm.yaml",
+        &[
+            (
+                "network: ringlb-swarm\n",
+                format!("network: {}\n", d.network),
+            ),
+            (
+                "name_prefix: \"\"\n",
+                format!("name_prefix: \"{}\"\n", d.prefix),
+            ),
+            ("owner: ringlb-swarm\n", format!("owner: {}\n", d.owner)),
+        ],
+    )
 }
 
 const T: Duration = Duration::from_secs(5);

@@ -54,11 +54,14 @@ pub struct Row {
     pub in_flight_busiest_over_mean: f64,
     pub p99_ms: f64,
     pub owner_share: Option<f64>,
-    /// The most requests a bound of `c` can leave at the key's owner, given
-    /// the unbounded mapping: `sum_i min(f_i, c / N)`, where `f_i` is the
-    /// share of requests whose key the unbounded variant sent to replica
-    /// `i`. A replica over `c / N` of the load must shed the excess;
-    /// momentary peaks shed more, so the share reached is below it.
+    /// The most requests this run could have served at their key's owner,
+    /// given how many each replica served: `sum_i min(o_i, s_i) / total`,
+    /// where `o_i` counts the requests whose key replica `i` owns (the
+    /// unbounded mapping) and `s_i` those it served. A replica that served
+    /// fewer requests than it owns must have sent the rest elsewhere, and
+    /// under load each replica serves about what its workers can (served
+    /// busiest/mean near 1), whatever `c` allows. The gap between this and
+    /// the owner share is what the choice of *which* requests to move lost.
     pub owner_ceiling: Option<f64>,
 }
 
@@ -309,26 +312,21 @@ fn owners(keys: &[u64], run: &Run) -> HashMap<u64, String> {
         .collect()
 }
 
-/// The bound factor `c` a row's label names (`c=1.25`, HAProxy's `125`).
-fn factor(label: &str) -> Option<f64> {
-    if let Some(rest) = label.split("c=").nth(1) {
-        return rest.split_whitespace().next()?.parse().ok();
-    }
-    let percent: f64 = label.strip_prefix("HAProxy balance-factor ")?.parse().ok()?;
-    Some(percent / 100.0)
-}
-
-/// See [`Row::owner_ceiling`].
-fn owner_ceiling(keys: &[u64], owner: &HashMap<u64, String>, replicas: usize, c: f64) -> f64 {
-    let mut per: HashMap<&str, usize> = HashMap::new();
+/// See [`Row::owner_ceiling`]: `owner` maps keys to their owner,
+/// `served` counts what each replica served.
+fn owner_ceiling(keys: &[u64], owner: &HashMap<u64, String>, served: &HashMap<&str, usize>) -> f64 {
+    let mut owned: HashMap<&str, usize> = HashMap::new();
     for k in keys {
         if let Some(o) = owner.get(k) {
-            *per.entry(o).or_default() += 1;
+            *owned.entry(o).or_default() += 1;
         }
     }
-    let total = keys.len().max(1) as f64;
-    let cap = c / replicas.max(1) as f64;
-    per.values().map(|n| (*n as f64 / total).min(cap)).sum()
+    let total: usize = served.values().sum();
+    let kept: usize = owned
+        .iter()
+        .map(|(r, n)| (*n).min(served.get(r).copied().unwrap_or(0)))
+        .sum();
+    kept as f64 / total.max(1) as f64
 }
 
 fn row(
@@ -376,9 +374,7 @@ fn row(
         in_flight_busiest_over_mean: busiest(&busy),
         p99_ms: percentile(&latencies, 99.0).as_secs_f64() * 1000.0,
         owner_share: owner.map(|_| at_owner as f64 / ok.max(1) as f64),
-        owner_ceiling: owner
-            .zip(factor(label))
-            .map(|(o, c)| owner_ceiling(keys, o, replicas, c)),
+        owner_ceiling: owner.map(|o| owner_ceiling(keys, o, &served)),
     }
 }
 
@@ -592,19 +588,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_owner_ceiling_is_what_a_bound_lets_stay() {
-        assert_eq!(factor("ringlb bounded c=1.25 jump"), Some(1.25));
-        assert_eq!(factor("ringlb bounded c=1.5"), Some(1.5));
-        assert_eq!(factor("HAProxy balance-factor 125"), Some(1.25));
-        assert_eq!(factor("ringlb plain"), None);
-        // Keys 1 (6 requests) and 2 (2) on A, 3 (2) on B; 2 replicas.
+    fn the_owner_ceiling_is_what_the_served_counts_allow() {
+        // Keys 1 (6 requests) and 2 (2) owned by A, 3 (2) by B.
         let keys = [1, 1, 1, 1, 1, 1, 2, 2, 3, 3];
-        let owner: HashMap<u64, String> =
-            [(1, "A"), (2, "A"), (3, "B")].map(|(k, o)| (k, o.to_string())).into();
-        // A holds 80%, may keep 1.25 / 2 = 62.5%; B keeps its 20%.
-        let c = owner_ceiling(&keys, &owner, 2, 1.25);
-        assert!((c - 0.825).abs() < 1e-9, "{c}");
-        assert!((owner_ceiling(&keys, &owner, 2, 2.0) - 1.0).abs() < 1e-9);
+        let owner: HashMap<u64, String> = [(1, "A"), (2, "A"), (3, "B")]
+            .map(|(k, o)| (k, o.to_string()))
+            .into();
+        // A served 5 of its 8, B served 5 (at most its own 2 at home).
+        let served = HashMap::from([("A", 5), ("B", 5)]);
+        assert!((owner_ceiling(&keys, &owner, &served) - 0.7).abs() < 1e-9);
+        let served = HashMap::from([("A", 8), ("B", 2)]);
+        assert!((owner_ceiling(&keys, &owner, &served) - 1.0).abs() < 1e-9);
     }
 
     #[test]

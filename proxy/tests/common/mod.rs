@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod fake;
 pub mod load;
 pub mod scrape;
