@@ -34,6 +34,20 @@ pub(super) fn swarm_settings(mut d: DockerFile) -> Result<SwarmSettings, Invalid
     // Engine removes containers with its owner label at start.
     d.owner = d.owner.or_else(|| Some(DEFAULT_SWARM_OWNER.to_string()));
     let s = engine_settings("replicas.swarm", d)?;
+    // Service names are stricter than container names: no '_' or '.'.
+    if let Some(c) = s
+        .name_prefix
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(bad(
+            "replicas.swarm.name_prefix",
+            format!(
+                "must be letters, digits and '-' (a Swarm service name); {c:?} in {:?} is not",
+                s.name_prefix
+            ),
+        ));
+    }
     Ok(SwarmSettings {
         socket: s.socket,
         image: s.image,

@@ -235,6 +235,53 @@ fn swarm_provisioner_defaults_errors_and_stack_config() {
 }
 
 #[test]
+fn docker_and_swarm_keys_reject_bad_values_naming_the_key() {
+    for section in ["docker", "swarm"] {
+        let with = |body: &str| {
+            format!("ringlb:\n  replicas:\n    provisioner: {section}\n    {section}:\n{body}")
+        };
+        let long = "x".repeat(300);
+        for (body, key) in [
+            ("      socket: relative\n".to_string(), "socket"),
+            ("      socket: ''\n".to_string(), "socket"),
+            ("      image: 'a b'\n".to_string(), "image"),
+            ("      image: ''\n".to_string(), "image"),
+            (format!("      image: {long}\n"), "image"),
+            ("      network: 'my net'\n".to_string(), "network"),
+            (format!("      network: {long}\n"), "network"),
+            ("      name_prefix: -x\n".to_string(), "name_prefix"),
+            (format!("      name_prefix: {long}\n"), "name_prefix"),
+            ("      port: 0\n".to_string(), "port"),
+            ("      port: 70000\n".to_string(), ""),
+            ("      port: -1\n".to_string(), ""),
+            ("      port: five\n".to_string(), ""),
+            ("      owner: ''\n".to_string(), "owner"),
+            (format!("      owner: {long}\n"), "owner"),
+        ] {
+            let yaml = with(&body);
+            // "": a number out of range or of the wrong type fails in the
+            // YAML decoding, which names the section.
+            let at = match key {
+                "" => format!("ringlb.replicas.{section}"),
+                key => format!("ringlb.replicas.{section}.{key}"),
+            };
+            assert!(err(&yaml).contains(&at), "{yaml:?} -> {}", err(&yaml));
+        }
+    }
+    // A Swarm service name has no '_' or '.', which containers allow.
+    let swarm =
+        "ringlb:\n  replicas:\n    provisioner: swarm\n    swarm:\n      name_prefix: t_1.\n";
+    assert!(
+        err(swarm).contains("ringlb.replicas.swarm.name_prefix"),
+        "{}",
+        err(swarm)
+    );
+    let docker =
+        "ringlb:\n  replicas:\n    provisioner: docker\n    docker:\n      name_prefix: t_1.\n";
+    assert!(parse(docker).is_ok());
+}
+
+#[test]
 fn docker_provisioner_errors_name_the_key() {
     let docker = |body: &str| format!("ringlb:\n  replicas:\n    provisioner: docker\n{body}");
     assert_unknown(

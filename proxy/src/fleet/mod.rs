@@ -125,10 +125,6 @@ impl Fleet {
         }
     }
 
-    pub fn ownership(&self) -> Ownership {
-        self.ownership
-    }
-
     /// The ring handle to give the proxy.
     pub fn ring(&self) -> SharedRing {
         self.ring.clone()

@@ -7,6 +7,7 @@
 //! send a key to the same replica; they can disagree only while one has
 //! seen a change (or a heartbeat verdict) that another has not yet.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -29,6 +30,12 @@ impl Fleet {
     /// Returns whether anything now needs a probe.
     pub async fn observe(&self, members: &[Found]) -> bool {
         debug_assert_eq!(self.ownership, Ownership::Engine);
+        // Each name's place among the members (they come sorted by name).
+        let order: HashMap<&str, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
         let mut state = self.state.lock().await;
         if state.stopping.is_some() {
             return false;
@@ -37,7 +44,7 @@ impl Fleet {
         let mut to_probe = false;
         let mut gone = Vec::new();
         state.replicas.retain(|r| {
-            let known = members.iter().any(|m| m.name == r.name);
+            let known = order.contains_key(r.name.as_str());
             if !known {
                 log::info!("replica {} removed (the engine no longer has it)", r.name);
                 ring_changed |= r.state.in_ring();
@@ -89,7 +96,7 @@ impl Fleet {
         // does to `/rep`, which lists the names as the engine sorts them.
         state
             .replicas
-            .sort_by_key(|r| members.iter().position(|m| m.name == r.name));
+            .sort_by_key(|r| order.get(r.name.as_str()).copied());
         if ring_changed {
             self.publish(&state.replicas);
         } else {

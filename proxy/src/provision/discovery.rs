@@ -33,9 +33,6 @@ pub type Members = Arc<Vec<Found>>;
 /// Yields the current members and every change to them.
 #[async_trait]
 pub trait Discovery: Send + Sync {
-    /// Short name for logs.
-    fn kind(&self) -> &'static str;
-
     /// The members now; a new snapshot is sent on every change (and after
     /// each periodic resync that found one).
     fn members(&self) -> watch::Receiver<Members>;

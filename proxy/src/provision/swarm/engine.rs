@@ -1,6 +1,7 @@
 //! The Swarm calls the provisioner makes, through `bollard` (typed models,
 //! one maintained client) with one exception: the task list. bollard's
-//! `Task` model (bollard-stubs 1.53) has no `NetworksAttachments` field, so
+//! `Task` model (bollard-stubs 1.53.1-rc.29.3.1, `models.rs`, `pub struct
+//! Task` at lines 8536-8609) has no `NetworksAttachments` field, so
 //! the overlay address of each task, which the Engine does send, would be
 //! dropped on decoding; tasks are read as JSON through the small client the
 //! docker provisioner already has (`docker::api`).
@@ -31,7 +32,10 @@ use crate::provision::Started;
 pub const OWNER_LABEL: &str = "ringlb.owner";
 pub const REPLICA_LABEL: &str = "ringlb.replica";
 
-/// The oldest Engine API ringlb supports (Docker 20.10).
+/// The oldest Engine API ringlb supports (Docker 20.10). bollard 0.21.1
+/// builds `/v1.41<path>` and then `url.join(path)` (its `uri.rs`, line
+/// 44), which drops the version, so the daemon answers at its own version;
+/// pinned anyway, so that a fixed bollard asks for one 20.10 speaks.
 const API_1_41: ClientVersion = ClientVersion {
     major_version: 1,
     minor_version: 41,

@@ -341,10 +341,6 @@ impl Provisioner for SwarmProvisioner {
 
 #[async_trait]
 impl Discovery for SwarmProvisioner {
-    fn kind(&self) -> &'static str {
-        "swarm"
-    }
-
     fn members(&self) -> watch::Receiver<Members> {
         self.members.clone()
     }
