@@ -106,6 +106,9 @@ compose-images: compose-static
 compose: compose-images
 	$(COMPOSE) up -d
 	@port=$$($(COMPOSE) port ringlb 5000 | sed 's/.*://'); \
+	for i in $$(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:$$port/rep 2>/dev/null && break; sleep 0.1; done; \
+	curl -fsS -o /dev/null http://127.0.0.1:$$port/rep || { \
+	  echo "ringlb did not answer on :$$port within 60 s: docker logs $${RINGLB_CONTAINER:-ringlb}" >&2; exit 1; }; \
 	echo; \
 	echo "ringlb is up on :$$port (its replicas: docker ps --filter label=ringlb.owner=$(OWNER))"; \
 	echo "  curl http://localhost:$$port/home"; \
