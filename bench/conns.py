@@ -6,7 +6,8 @@ Two loads, each on a freshly started proxy:
   burst  N clients at once, one `GET /home` each with `Connection: close`:
          peak RSS (VmHWM) over the RSS before, per 1,000 clients;
   idle   N keep-alive clients, one request each, then held open: RSS with
-         all of them open over the RSS before, per 1,000 clients.
+         all of them open (2.5 s after the last answer) over the RSS
+         before, per 1,000 clients.
 Every client must get a 200, or the row says how many did not.
 
 usage: bench/conns.py [--clients 8000] [--baseline OLD_RINGLB] [--only a,b]
@@ -73,7 +74,10 @@ async def load(port, clients, keep, pid):
     """(ok count, RSS in kB measured with all clients done or held)."""
     results = await asyncio.gather(*(request(port, keep) for _ in range(clients)), return_exceptions=True)
     ok = sum(1 for r in results if not isinstance(r, BaseException) and r[0])
-    await asyncio.sleep(0.5)  # let the proxy settle: freed buffers returned, counters final
+    # Let the proxy settle: freed buffers returned, counters final. 2.5 s
+    # covers ringlb's allocator: mimalloc purges freed pages after 1 s,
+    # and ringlb's tidy thread triggers due purges once a second.
+    await asyncio.sleep(2.5)
     held = rss_kb(pid, "VmRSS")
     for r in results:
         if not isinstance(r, BaseException) and r[1] is not None:

@@ -9,6 +9,8 @@ use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{RunArgs, Server};
 use ringlb::config::Settings;
 
+mod tidy;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -144,6 +146,8 @@ fn main() -> ExitCode {
         settings.listen,
         settings.admin.listen
     );
+    // Freed memory back to the OS while idle (see tidy.rs); joined at exit.
+    let tidy = tidy::Tidy::start(std::time::Duration::from_secs(1));
     server.run(RunArgs {
         shutdown_signal: Box::new(ringlb::upgrade::UpgradeSignal {
             fleet: running.fleet.clone(),
@@ -168,5 +172,6 @@ fn main() -> ExitCode {
         running.provisioner.stop_all_blocking();
     }
     ringlb::upgrade::remove_pid(&pid_file);
+    drop(tidy);
     ExitCode::SUCCESS
 }

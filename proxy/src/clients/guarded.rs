@@ -14,7 +14,13 @@
 //!   refusals in progress, is closed at once);
 //! - the first request's whole header must arrive within `header_timeout`,
 //!   each later one within `idle_timeout + header_timeout` of the previous
-//!   answer; past that the connection is closed and counted.
+//!   answer; past that the connection is closed and counted;
+//! - a connection waits for the first byte of each request before Pingora
+//!   builds its session (unless Pingora already holds the next request's
+//!   bytes, see [`holds_pipelined_bytes`]), so an idle connection holds no
+//!   request state: no session, no 4 KiB header buffer, no per-request
+//!   future (about 9 KB). That is most of what an idle keep-alive
+//!   connection used to cost.
 //!
 //! "Header arrived" is signalled by whoever handles the request: the loop
 //! puts a [`HeaderSeen`] in the session's connection context, and the proxy
@@ -23,16 +29,18 @@
 
 use std::any::Any;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pingora_core::apps::{HttpServerApp, ServerApp};
+use pingora_core::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use pingora_core::protocols::http::ServerSession;
 use pingora_core::protocols::Stream;
 use pingora_core::server::ShutdownWatch;
 use pingora_http::ResponseHeader;
+use tokio::time::Sleep;
 
 use super::gate::{ConnGate, Refusal};
 use crate::metrics::Metrics;
@@ -134,6 +142,42 @@ impl<A> Guarded<A> {
         self.stats.refusing.fetch_sub(1, Ordering::AcqRel);
     }
 
+    /// Waits until the client sends the next request's first byte, hangs
+    /// up, or `late` fires; a kept-alive connection also stops
+    /// waiting when the service shuts down (as Pingora's own wait does).
+    async fn first_byte(
+        &self,
+        stream: &mut Stream,
+        late: Pin<&mut Sleep>,
+        first: bool,
+        shutdown: &ShutdownWatch,
+    ) -> Wait {
+        let mut byte = [0u8; 1];
+        let peek = stream.try_peek(&mut byte);
+        if first {
+            return tokio::select! {
+                peeked = peek => match peeked {
+                    Ok(true) => Wait::Byte,
+                    _ => Wait::Gone,
+                },
+                _ = late => Wait::Late,
+            };
+        }
+        if *shutdown.borrow() {
+            return Wait::Gone;
+        }
+        let mut watch = shutdown.clone();
+        tokio::select! {
+            biased;
+            peeked = peek => match peeked {
+                Ok(true) => Wait::Byte,
+                _ => Wait::Gone,
+            },
+            _ = late => Wait::Late,
+            _ = watch.changed() => Wait::Gone,
+        }
+    }
+
     /// One warning a second at most, with the counts so far.
     fn log_refusal(&self, why: Refusal) {
         let now = self.born.elapsed().as_millis() as u64;
@@ -181,33 +225,50 @@ where
             }
         };
         let _open = self.metrics.as_ref().map(|m| m.connection_opened());
-        // Wait for the first byte of a new connection's request here,
-        // before Pingora builds its session: a connection accepted just
-        // before a shutdown or an upgrade is then served, not dropped
-        // (Pingora drops a connection that has not sent its request when it
-        // shuts down: pingora-proxy `handle_new_request`, "service shutting
-        // down"), and a silent client holds no request state (Pingora's
-        // per-request future is about 9 KB, its header buffer 4 KB). Not
-        // between kept-alive requests: the next one may already sit in
-        // Pingora's pipelined prefix, which `HttpPersistentSettings` keeps
-        // out of sight, and a peek would wait for bytes that never come.
+        // Wait for the first byte of each request here, before Pingora
+        // builds its session: a connection accepted just before a shutdown
+        // or an upgrade is then served, not dropped (Pingora drops a
+        // connection that has not sent its request when it shuts down:
+        // pingora-proxy `handle_new_request`, "service shutting down"), and
+        // a silent or idle client holds no request state.
         let mut stream = stream;
-        let accepted = Instant::now();
-        let mut byte = [0u8; 1];
-        match tokio::time::timeout(self.deadlines.header, stream.try_peek(&mut byte)).await {
-            Ok(Ok(true)) => {}
-            Ok(_) => return None,
-            Err(_) => {
-                self.stats.header_timeouts.fetch_add(1, Ordering::Relaxed);
-                if let Some(m) = &self.metrics {
-                    m.client_shed("header_timeout");
-                }
-                return None;
-            }
-        }
-        let mut session = ServerSession::new_http1(stream);
+        let mut deadline = Instant::now() + self.deadlines.header;
         let mut first = true;
+        let mut settings = None;
         loop {
+            // One timer per request, for the wait and the header both.
+            let late = tokio::time::sleep_until(deadline.into());
+            tokio::pin!(late);
+            if first || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
+                match self
+                    .first_byte(&mut stream, late.as_mut(), first, shutdown)
+                    .await
+                {
+                    Wait::Byte => {}
+                    Wait::Gone => return None,
+                    Wait::Late => {
+                        let counter = if first {
+                            &self.stats.header_timeouts
+                        } else {
+                            &self.stats.idle_timeouts
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        if let Some(m) = &self.metrics {
+                            m.client_shed(if first {
+                                "header_timeout"
+                            } else {
+                                "idle_timeout"
+                            });
+                        }
+                        log::debug!("{}: closed a connection with no request in time", self.name);
+                        return None;
+                    }
+                }
+            }
+            let mut session = ServerSession::new_http1(stream);
+            if let Some(settings) = settings.take() {
+                settings.apply_to_session(&mut session);
+            }
             if *shutdown.borrow() {
                 session.set_keepalive(None);
             } else if first {
@@ -216,17 +277,11 @@ where
             }
             let seen = Arc::new(AtomicBool::new(false));
             session.set_connection_user_context(Some(Box::new(HeaderSeen(seen.clone()))));
-            let limit = if first {
-                // One deadline for the whole first header, peek included.
-                self.deadlines.header.saturating_sub(accepted.elapsed())
-            } else {
-                self.deadlines.idle + self.deadlines.header
-            };
             let served = self.inner.process_new_http(session, shutdown);
             tokio::pin!(served);
             let reused = tokio::select! {
                 reused = &mut served => reused,
-                _ = tokio::time::sleep(limit) => {
+                _ = &mut late => {
                     if seen.load(Ordering::Acquire) {
                         served.await
                     } else {
@@ -239,22 +294,79 @@ where
                         if let Some(m) = &self.metrics {
                             m.client_shed(if first { "header_timeout" } else { "idle_timeout" });
                         }
-                        log::debug!("{}: closed a connection with no request after {limit:?}", self.name);
+                        log::debug!("{}: closed a connection with no complete header in time", self.name);
                         return None;
                     }
                 }
             };
-            let (stream, persistent) = reused?.consume();
-            session = ServerSession::new_http1(stream);
-            if let Some(settings) = persistent {
-                settings.apply_to_session(&mut session);
-            }
+            let (next, persistent) = reused?.consume();
+            stream = next;
+            settings = persistent;
+            deadline = Instant::now() + self.deadlines.idle + self.deadlines.header;
             first = false;
         }
     }
 
     async fn cleanup(&self) {
         self.inner.http_cleanup().await;
+    }
+}
+
+/// How a wait for a request's first byte ended.
+enum Wait {
+    Byte,
+    /// The client hung up (or the service is shutting down).
+    Gone,
+    /// The deadline passed.
+    Late,
+}
+
+/// Whether Pingora already holds bytes of the next request, read past the
+/// end of the previous one (a pipelining client): waiting for a byte from
+/// the socket would then wait for bytes the client has already sent.
+///
+/// `HttpPersistentSettings` keeps that field (`pipelined_prefix`, pingora-core
+/// 0.9.1 `apps/mod.rs:114`) private with no getter, but derives `Debug`;
+/// this reads the field from that, without allocating. Anything but a
+/// plain `pipelined_prefix: None` (another layout in a later Pingora
+/// included) counts as "holds bytes", which only skips the wait: the safe
+/// side.
+pub fn holds_pipelined_bytes(settings: &HttpPersistentSettings) -> bool {
+    use std::fmt::Write;
+    let mut find = Find {
+        needle: b"pipelined_prefix: None",
+        matched: 0,
+        found: false,
+    };
+    let _ = write!(find, "{settings:?}");
+    !find.found
+}
+
+/// A `fmt::Write` sink that only looks for `needle`. It restarts on a
+/// mismatch without backtracking, so a match overlapping a partial one can
+/// be missed; in `Debug` output `pipelined_prefix` follows `", "`, and a
+/// miss would only skip the wait.
+struct Find {
+    needle: &'static [u8],
+    matched: usize,
+    found: bool,
+}
+
+impl std::fmt::Write for Find {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for &b in s.as_bytes() {
+            if b == self.needle[self.matched] {
+                self.matched += 1;
+                if self.matched == self.needle.len() {
+                    self.found = true;
+                    // Stop formatting: the answer is known.
+                    return Err(std::fmt::Error);
+                }
+            } else {
+                self.matched = usize::from(b == self.needle[0]);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -277,4 +389,55 @@ fn peer_ip(stream: &Stream) -> Option<IpAddr> {
     stream
         .get_socket_digest()
         .and_then(|d| d.peer_addr().and_then(|a| a.as_inet()).map(|a| a.ip()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+
+    /// A session over a real loopback connection (Pingora's `Stream`).
+    async fn session() -> (ServerSession, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let stream: Stream = Box::new(pingora_core::protocols::l4::stream::Stream::from(server));
+        (ServerSession::new_http1(stream), client)
+    }
+
+    #[tokio::test]
+    async fn pipelined_bytes_are_seen_through_the_settings() {
+        let (mut session, _client) = session().await;
+        session.set_keepalive(Some(60));
+        let plain = HttpPersistentSettings::for_session(&session);
+        assert!(!holds_pipelined_bytes(&plain), "{plain:?}");
+        let mut with = HttpPersistentSettings::for_session(&session);
+        with.set_pipelined_prefix(BytesMut::from(&b"GET /home HTTP/1.1\r\n"[..]));
+        assert!(holds_pipelined_bytes(&with), "{with:?}");
+        // A user context (ringlb's HeaderSeen) does not confuse it.
+        let mut ctx = HttpPersistentSettings::for_session(&session);
+        ctx.set_user_context(Box::new(HeaderSeen(Arc::new(AtomicBool::new(true)))));
+        assert!(!holds_pipelined_bytes(&ctx), "{ctx:?}");
+    }
+
+    #[test]
+    fn the_finder_stops_at_the_needle() {
+        use std::fmt::Write;
+        let mut f = Find {
+            needle: b"ab",
+            matched: 0,
+            found: false,
+        };
+        assert!(f.write_str("xaxab").is_err() && f.found);
+        let mut g = Find {
+            needle: b"ab",
+            matched: 0,
+            found: false,
+        };
+        // Split across writes, as Debug output is.
+        assert!(g.write_str("xxa").is_ok() && !g.found);
+        assert!(g.write_str("b").is_err() && g.found);
+    }
 }
