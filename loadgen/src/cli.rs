@@ -71,14 +71,14 @@ pub struct SkewArgs {
     #[arg(long, default_value_t = 4)]
     pub replicas: usize,
     /// How long every replica takes to answer /home, in milliseconds.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 10)]
     pub delay_ms: u64,
     /// `slow`: how long Server1 takes instead.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 100)]
     pub slow_ms: u64,
     /// Requests each replica serves at once; more queue (a server of
     /// limited capacity, where an overloaded replica gets slower).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 16)]
     pub workers: usize,
     /// `zipf`: distinct keys.
     #[arg(long, default_value_t = 1_000)]
@@ -90,6 +90,13 @@ pub struct SkewArgs {
     /// are left out).
     #[arg(long, value_name = "PATH")]
     pub haproxy: Option<PathBuf>,
+    /// Offered load as a fraction of the replicas' nominal capacity
+    /// (replicas x workers / delay), sent at a steady rate whatever the
+    /// balancer does (open loop, at most --concurrency in flight). 0 sends
+    /// as fast as --concurrency allows (closed loop: every replica stays
+    /// saturated, so each serves about 1/N whatever the balancer does).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.6)]
+    pub utilisation: f64,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,9 @@
 //! Balance beyond uniform keys: `zipf` (a few hot keys) and `slow` (one slow
-//! replica), each run through several balancers over the *same* replicas:
+//! replica), each run through several balancers over identical replicas:
 //! ringlb with the plain ring, with bounded loads (c = 1.25 and 1.5, each
-//! with the clockwise walk and with the random jump), with Maglev, and
-//! HAProxy with `hash-type consistent`, without and with
-//! `hash-balance-factor 125`.
+//! with the least-loaded walk, which is the default, the clockwise walk and
+//! the random jump), with Maglev, and HAProxy with `hash-type consistent`,
+//! without and with `hash-balance-factor 125`.
 //!
 //! Per balancer:
 //! * **served busiest/mean**: requests answered by the busiest replica over
@@ -20,8 +20,15 @@
 //! The replicas are `ringlb-backend` processes answering `/home` after
 //! `--delay-ms`, with `--workers` answers at a time (more queue): servers
 //! of limited capacity, so an overloaded replica gets slower, as real ones
-//! do. They are started here, each balancer gets a free port, and
-//! everything is stopped at the end.
+//! do. ringlb starts its own, named `Server1..` (see [`Launcher`]); HAProxy
+//! gets the same kind started here. Everything is stopped at the end.
+//!
+//! The load is open loop by default: a steady rate at `--utilisation` of
+//! the replicas' nominal capacity, the situation bounded loads are for (a
+//! hot replica overloaded while the others have room). With
+//! `--utilisation 0` it is closed loop at `--concurrency`, where every
+//! replica is saturated and serves about 1/N whatever the balancer does,
+//! so no balancer can keep more at the owner than the placement allows.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -65,12 +72,20 @@ pub struct Row {
     pub owner_ceiling: Option<f64>,
 }
 
-/// The balancers, in report order: (label, what it is, reference for the
-/// owner share).
-const RINGLB_ROWS: [(&str, &str); 6] = [
+/// The ringlb balancers, in report order: (label, lines of the `ring:`
+/// section). "bounded" alone is the default walk (least loaded).
+const RINGLB_ROWS: [(&str, &str); 8] = [
     ("ringlb plain", ""),
     ("ringlb bounded c=1.25", "    bounded_load: 1.25\n"),
     ("ringlb bounded c=1.5", "    bounded_load: 1.5\n"),
+    (
+        "ringlb bounded c=1.25 clockwise",
+        "    bounded_load: 1.25\n    bounded_walk: clockwise\n",
+    ),
+    (
+        "ringlb bounded c=1.5 clockwise",
+        "    bounded_load: 1.5\n    bounded_walk: clockwise\n",
+    ),
     (
         "ringlb bounded c=1.25 jump",
         "    bounded_load: 1.25\n    bounded_walk: jump\n",
@@ -82,20 +97,24 @@ const RINGLB_ROWS: [(&str, &str); 6] = [
     ("ringlb maglev", "    family: maglev\n"),
 ];
 
+/// The rows `churn` runs: plain, bounded (default walk) and Maglev.
+const CHURN_ROWS: [&str; 3] = ["ringlb plain", "ringlb bounded c=1.25", "ringlb maglev"];
+
 pub async fn zipf(args: SkewArgs) -> Result<(), LabError> {
     let lab = Lab::new(&args.lab)?;
     let keys = zipf_keys(args.lab.requests, args.universe, args.s, args.lab.seed);
     let hottest = share_of_top(&keys, 5);
     let delays = vec![args.delay_ms; args.replicas];
-    let rows = run(&lab, &args, &keys, &delays).await?;
+    let offered = Offered::new(args.utilisation, args.workers, &delays);
+    let rows = run(&lab, &args, &keys, &delays, offered).await?;
     let intro = format!(
         "{} requests, ids drawn from {} keys with Zipf s = {} (the 5 hottest keys carry {:.1}% of them), \
-         {} in flight at once, {} replicas answering after {} ms with {} workers each (more requests queue).",
+         {}, {} replicas answering after {} ms with {} workers each (more requests queue).",
         keys.len(),
         args.universe,
         args.s,
         100.0 * hottest,
-        lab.concurrency,
+        offered.describe(lab.concurrency),
         args.replicas,
         args.delay_ms,
         args.workers
@@ -111,11 +130,12 @@ pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
         .collect();
     let mut delays = vec![args.delay_ms; args.replicas];
     delays[0] = args.slow_ms;
-    let rows = run(&lab, &args, &keys, &delays).await?;
+    let offered = Offered::new(args.utilisation, args.workers, &delays);
+    let rows = run(&lab, &args, &keys, &delays, offered).await?;
     let intro = format!(
-        "{} requests with uniform random 6-digit ids, {} in flight at once, {} replicas with {} workers each (more requests queue): Server1 answers after {} ms, the others after {} ms.",
+        "{} requests with uniform random 6-digit ids, {}, {} replicas with {} workers each (more requests queue): Server1 answers after {} ms, the others after {} ms.",
         keys.len(),
-        lab.concurrency,
+        offered.describe(lab.concurrency),
         args.replicas,
         args.workers,
         args.slow_ms,
@@ -132,23 +152,32 @@ pub async fn slow(args: SkewArgs) -> Result<(), LabError> {
 pub async fn churn(args: SkewArgs) -> Result<(), LabError> {
     let lab = Lab::new(&args.lab)?;
     let keys = zipf_keys(args.lab.requests, args.universe, args.s, args.lab.seed);
-    let replicas = start_replicas(&lab, args.workers, &vec![args.delay_ms; args.replicas + 1]);
-    let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
-    let (before_set, added) = addrs.split_at(args.replicas);
+    let delays = vec![args.delay_ms; args.replicas + 1];
+    let offered = Offered::new(args.utilisation, args.workers, &delays[1..]);
+    let replicas = Launcher::new(&lab, args.workers, &delays)?;
+    let names = replicas.names();
+    let (before_set, added) = names.split_at(args.replicas);
     let mut rows = Vec::new();
-    for (label, ring) in [RINGLB_ROWS[0], RINGLB_ROWS[1], RINGLB_ROWS[5]] {
-        let cluster =
-            Cluster::start(&lab.bins, &ringlb_yaml(before_set, ring), before_set.len()).await?;
-        let before = load(&lab, cluster.proxy_uri("/home"), &keys).await;
-        cluster.add(&[added[0].to_string()]).await?;
-        let after = load(&lab, cluster.proxy_uri("/home"), &keys).await;
+    for (label, ring) in RINGLB_ROWS
+        .into_iter()
+        .filter(|(label, _)| CHURN_ROWS.contains(label))
+    {
+        let cluster = Cluster::start(
+            &lab.bins,
+            &replicas.ringlb_yaml(args.replicas, ring),
+            before_set.len(),
+        )
+        .await?;
+        let before = load(&lab, cluster.proxy_uri("/home"), &keys, offered).await;
+        cluster.add(&added[..1]).await?;
+        let after = load(&lab, cluster.proxy_uri("/home"), &keys, offered).await;
         cluster.stop().await;
         let (own_before, own_after) = (owners(&keys, &before), owners(&keys, &after));
         let moved = own_before
             .iter()
             .filter(|(k, name)| own_after.get(*k).is_some_and(|n| n != *name))
             .count();
-        let mut r = row(label, &keys, &after, addrs.len(), Some(&own_before));
+        let mut r = row(label, &keys, &after, names.len(), Some(&own_before));
         // Against the mapping before the change, the ceiling means nothing.
         r.owner_ceiling = None;
         r.balancer = format!(
@@ -158,16 +187,15 @@ pub async fn churn(args: SkewArgs) -> Result<(), LabError> {
         rows.push(r);
         eprintln!("{label}: done");
     }
-    drop(replicas);
     let intro = format!(
-        "{} requests over {} Zipf keys (s = {}) with {} replicas, then the same after `/add` of a {}th; {} in flight, replicas answering after {} ms with {} workers. \
+        "{} requests over {} Zipf keys (s = {}) with {} replicas, then the same after `/add` of a {}th; {}, replicas answering after {} ms with {} workers. \
          \"At the key's owner\" is after the change, against the replica that served the key before it; the ideal share of keys to move is 1/{} = {:.1}%.",
         keys.len(),
         args.universe,
         args.s,
         args.replicas,
         args.replicas + 1,
-        lab.concurrency,
+        offered.describe(lab.concurrency),
         args.delay_ms,
         args.workers,
         args.replicas + 1,
@@ -186,14 +214,15 @@ async fn run(
     args: &SkewArgs,
     keys: &[u64],
     delays: &[u64],
+    offered: Offered,
 ) -> Result<Vec<Row>, LabError> {
-    let replicas = start_replicas(lab, args.workers, delays);
-    let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
+    let launcher = Launcher::new(lab, args.workers, delays)?;
     let mut rows = Vec::new();
     let mut reference: Option<HashMap<u64, String>> = None;
     for (label, ring) in RINGLB_ROWS {
-        let cluster = Cluster::start(&lab.bins, &ringlb_yaml(&addrs, ring), addrs.len()).await?;
-        let run = load(lab, cluster.proxy_uri("/home"), keys).await;
+        let yaml = launcher.ringlb_yaml(delays.len(), ring);
+        let cluster = Cluster::start(&lab.bins, &yaml, delays.len()).await?;
+        let run = load(lab, cluster.proxy_uri("/home"), keys, offered).await;
         cluster.stop().await;
         let own = owners(keys, &run);
         let compare = match label {
@@ -204,11 +233,13 @@ async fn run(
             "ringlb maglev" => None,
             _ => reference.as_ref(),
         };
-        rows.push(row(label, keys, &run, addrs.len(), compare));
+        rows.push(row(label, keys, &run, delays.len(), compare));
         eprintln!("{label}: done");
     }
     match which_haproxy(&args.haproxy) {
         Some(haproxy) => {
+            let replicas = start_replicas(lab, args.workers, delays);
+            let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();
             let mut reference = None;
             for (label, factor) in [
                 ("HAProxy consistent", None),
@@ -216,7 +247,7 @@ async fn run(
             ] {
                 let ha = HaProxy::start(&haproxy, &addrs, factor)?;
                 wait_serving(lab, &ha.uri()).await?;
-                let run = load(lab, ha.uri(), keys).await;
+                let run = load(lab, ha.uri(), keys, offered).await;
                 drop(ha);
                 let own = owners(keys, &run);
                 let compare = if factor.is_none() {
@@ -233,18 +264,90 @@ async fn run(
             eprintln!("haproxy not found: its rows are left out (install it, or pass --haproxy)")
         }
     }
-    drop(replicas);
     Ok(rows)
 }
 
-/// `Server1..` as `ringlb-backend` processes (`--backend`, else the one
-/// next to ringlb), answering after `delays[i]` ms with `workers` each.
-fn start_replicas(lab: &Lab, workers: usize, delays: &[u64]) -> Vec<Backend> {
-    let backend = lab
-        .bins
+/// `ringlb-backend` (`--backend`, else the one next to ringlb).
+fn backend_binary(lab: &Lab) -> PathBuf {
+    lab.bins
         .backend
         .clone()
-        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"));
+        .unwrap_or_else(|| lab.bins.ringlb.with_file_name("ringlb-backend"))
+}
+
+/// The replicas for ringlb's rows, which ringlb starts itself (the
+/// `process` provisioner) under the names `Server1..`, as `make run` does.
+/// A ring over fixed names places the keys the same way on every run;
+/// replicas named by a fresh `host:port` would give another placement each
+/// time, and with a few hot keys the placement decides how much of the
+/// load one replica owns. A script in front of `ringlb-backend` gives
+/// `Server<i+1>` its delay `delays[i]` (the last one for any later name)
+/// and `workers`.
+struct Launcher {
+    dir: tempfile::TempDir,
+    replicas: usize,
+}
+
+impl Launcher {
+    fn new(lab: &Lab, workers: usize, delays: &[u64]) -> Result<Launcher, LabError> {
+        let err = |e: std::io::Error| LabError::Other(format!("replica launcher: {e}"));
+        let backend = backend_binary(lab);
+        let backend = backend
+            .to_str()
+            .filter(|b| !b.contains('\''))
+            .ok_or_else(|| {
+                LabError::Other(format!("{} cannot be quoted for sh", backend.display()))
+            })?;
+        let cases: String = delays
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("  Server{}) delay={d} ;;\n", i + 1))
+            .collect();
+        let last = delays.last().copied().unwrap_or(0);
+        let script = format!(
+            "#!/bin/sh\ncase \"$SERVER_ID\" in\n{cases}  *) delay={last} ;;\nesac\n\
+             exec '{backend}' \"$@\" --delay-ms \"$delay\" --workers {workers}\n"
+        );
+        let dir = tempfile::tempdir().map_err(err)?;
+        let path = dir.path().join("replica.sh");
+        std::fs::write(&path, script).map_err(err)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(err)?;
+        Ok(Launcher {
+            dir,
+            replicas: delays.len(),
+        })
+    }
+
+    /// `Server1..` for every delay given.
+    fn names(&self) -> Vec<String> {
+        (1..=self.replicas).map(|i| format!("Server{i}")).collect()
+    }
+
+    /// ringlb's config: the first `initial` names, with `ring` (lines of
+    /// the `ring:` section, or empty).
+    fn ringlb_yaml(&self, initial: usize, ring: &str) -> String {
+        let names = self.names();
+        let ring = if ring.is_empty() {
+            String::new()
+        } else {
+            format!("  ring:\n{ring}")
+        };
+        format!(
+            "version: 1\nthreads: 1\nwork_stealing: false\ngrace_period_seconds: 0\n\
+             graceful_shutdown_timeout_seconds: 1\nupstream_keepalive_pool_size: 256\nringlb:\n{ring}\
+             \x20 upstream:\n    read_timeout_ms: 10000\n  replicas:\n    provisioner: process\n    binary: '{}'\n    \
+             initial: [{}]\n",
+            self.dir.path().join("replica.sh").display(),
+            names[..initial.min(names.len())].join(", ")
+        )
+    }
+}
+
+/// `Server1..` as `ringlb-backend` processes the lab starts (for HAProxy),
+/// answering after `delays[i]` ms with `workers` each.
+fn start_replicas(lab: &Lab, workers: usize, delays: &[u64]) -> Vec<Backend> {
+    let backend = backend_binary(lab);
     delays
         .iter()
         .enumerate()
@@ -260,22 +363,50 @@ fn start_replicas(lab: &Lab, workers: usize, delays: &[u64]) -> Vec<Backend> {
         .collect()
 }
 
-fn ringlb_yaml(addrs: &[SocketAddr], ring: &str) -> String {
-    let initial: Vec<String> = addrs.iter().map(|a| format!("'{a}'")).collect();
-    let ring = if ring.is_empty() {
-        String::new()
-    } else {
-        format!("  ring:\n{ring}")
-    };
-    format!(
-        "version: 1\nthreads: 1\nwork_stealing: false\ngrace_period_seconds: 0\n\
-         graceful_shutdown_timeout_seconds: 1\nupstream_keepalive_pool_size: 256\nringlb:\n{ring}\
-         \x20 upstream:\n    read_timeout_ms: 10000\n  replicas:\n    provisioner: static\n    initial: [{}]\n",
-        initial.join(", ")
-    )
+/// How the requests are sent: as fast as the concurrency allows, or at a
+/// steady rate that is a fraction of what the replicas can serve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Offered {
+    /// Closed loop: every replica stays saturated.
+    Saturating,
+    /// Open loop at this many requests per second.
+    Rate(f64),
 }
 
-async fn load(lab: &Lab, uri: Uri, keys: &[u64]) -> Run {
+impl Offered {
+    /// `utilisation` of the nominal capacity `sum_i workers / delay_i`
+    /// (a replica with no delay counts as 1 ms); 0 or less saturates.
+    pub fn new(utilisation: f64, workers: usize, delays: &[u64]) -> Offered {
+        let capacity: f64 = delays
+            .iter()
+            .map(|d| workers as f64 * 1000.0 / (*d).max(1) as f64)
+            .sum();
+        if utilisation > 0.0 && capacity > 0.0 {
+            Offered::Rate(utilisation * capacity)
+        } else {
+            Offered::Saturating
+        }
+    }
+
+    /// The spacing that sends `requests` at this rate.
+    fn pace(self, requests: usize) -> Option<Duration> {
+        match self {
+            Offered::Saturating => None,
+            Offered::Rate(r) => Some(Duration::from_secs_f64(requests as f64 / r)),
+        }
+    }
+
+    fn describe(self, concurrency: usize) -> String {
+        match self {
+            Offered::Saturating => format!("{concurrency} in flight at once (closed loop)"),
+            Offered::Rate(r) => format!(
+                "sent at a steady {r:.0} requests/s (open loop, at most {concurrency} in flight)"
+            ),
+        }
+    }
+}
+
+async fn load(lab: &Lab, uri: Uri, keys: &[u64], offered: Offered) -> Run {
     fire(
         &lab.client,
         &Load {
@@ -283,7 +414,7 @@ async fn load(lab: &Lab, uri: Uri, keys: &[u64]) -> Run {
             header: Some(HeaderName::from_static("x-request-id")),
             keys: keys.iter().map(|k| Some(*k)).collect(),
             concurrency: lab.concurrency,
-            pace: None,
+            pace: offered.pace(keys.len()),
             progress: false,
         },
     )
@@ -391,6 +522,7 @@ fn figure(title: &str, rows: &[Row]) -> Figure {
         r.balancer
             .replace("ringlb ", "")
             .replace("bounded ", "")
+            .replace(" clockwise", " cw")
             .replace("HAProxy balance-factor", "HAProxy bf")
             .replace("HAProxy consistent", "HAProxy")
     };

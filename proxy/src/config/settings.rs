@@ -230,12 +230,14 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         }
     };
     let bounded_walk = match f.ring.bounded_walk.as_deref() {
-        None | Some("clockwise") => Walk::Clockwise,
+        None => Walk::default(),
+        Some("clockwise") => Walk::Clockwise,
         Some("jump") => Walk::Jump,
+        Some("least") => Walk::Least,
         Some(other) => {
             return Err(bad(
                 "ring.bounded_walk",
-                format!("must be jump or clockwise, got {other:?}"),
+                format!("must be clockwise, jump or least, got {other:?}"),
             ))
         }
     };

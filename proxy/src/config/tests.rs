@@ -491,14 +491,19 @@ fn bounded_loads_and_maglev_are_checked() {
     assert_eq!(s.ring.bounded_load, None, "off by default");
     let s = parse("ringlb:\n  ring:\n    bounded_load: 1.25\n").unwrap();
     assert_eq!(s.ring.bounded_load, Some(1.25));
+    assert_eq!(s.ring.bounded_walk, crate::select::Walk::Least);
+    let s =
+        parse("ringlb:\n  ring:\n    bounded_load: 1.5\n    bounded_walk: clockwise\n").unwrap();
     assert_eq!(s.ring.bounded_walk, crate::select::Walk::Clockwise);
     let s = parse("ringlb:\n  ring:\n    bounded_load: 1.5\n    bounded_walk: jump\n").unwrap();
     assert_eq!(s.ring.bounded_walk, crate::select::Walk::Jump);
+    let s = parse("ringlb:\n  ring:\n    bounded_load: 1.25\n    bounded_walk: least\n").unwrap();
+    assert_eq!(s.ring.bounded_walk, crate::select::Walk::Least);
     let why = err_at(
         "ringlb:\n  ring:\n    bounded_walk: sideways\n",
         "ringlb.ring.bounded_walk",
     );
-    assert!(why.contains("must be jump or clockwise"), "{why}");
+    assert!(why.contains("must be clockwise, jump or least"), "{why}");
     for bad in ["0.99", "101", ".nan"] {
         let why = err_at(
             &format!("ringlb:\n  ring:\n    bounded_load: {bad}\n"),

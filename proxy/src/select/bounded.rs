@@ -2,7 +2,8 @@
 //! Zadimoghaddam, 2018; HAProxy's `hash-balance-factor`, Envoy's
 //! `hash_balance_factor`): a replica may hold at most
 //! `ceil(c x (in flight + 1) / N)` requests, counting the new one; a request
-//! whose owner is full goes to the next replica clockwise that is not.
+//! whose owner is full goes to the replica with the fewest in flight (or,
+//! as configured, the next clockwise, or a hashed jump) that is not full.
 //!
 //! The counts are the replicas' [`crate::inflight::InFlight`] counters,
 //! shared with the fleet and outside the immutable ring; a lease taken here
@@ -29,15 +30,24 @@ pub struct Bounded {
 }
 
 /// Where a request goes when its owner is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Walk {
-    /// The next replica clockwise that is not full (the paper's rule).
+    /// The next replica clockwise that is not full (the paper's rule, and
+    /// HAProxy's).
     Clockwise,
     /// A replica picked by hashing the key with the attempt number, so a
     /// hot key's overflow spreads over every replica instead of piling
     /// onto the owner's neighbour (Chen et al., 2019, "random jump"). The
     /// same key jumps to the same places, so it keeps some cache affinity.
     Jump,
+    /// The replica with the fewest requests in flight (ties: the first
+    /// clockwise). The overflow lands where there is most room, so it
+    /// pushes fewer of that replica's own keys away in turn; a hot key's
+    /// overflow follows the load rather than staying on one neighbour.
+    /// The default: under Zipf keys it kept the most requests at their
+    /// key's owner (`docs/analysis.md`).
+    #[default]
+    Least,
 }
 
 /// Jumps tried before falling back to the clockwise walk.
@@ -48,7 +58,7 @@ impl Bounded {
     /// evenly and moves the most keys; larger keeps more keys on their
     /// owner.
     pub fn new(factor: f64) -> Bounded {
-        Bounded::with_walk(factor, Walk::Clockwise)
+        Bounded::with_walk(factor, Walk::default())
     }
 
     pub fn with_walk(factor: f64, walk: Walk) -> Bounded {
@@ -95,6 +105,25 @@ impl Policy for Bounded {
                 }
             }
         }
+        if self.walk == Walk::Least {
+            let mut order = ring.clockwise(slot).filter(|m| !tried.contains(&m.addr));
+            if let Some(owner) = order.next() {
+                if owner.load.count() < capacity {
+                    if let Some(lease) = owner.load.lease() {
+                        return Some((owner, lease));
+                    }
+                }
+            }
+            // min_by_key keeps the first of equals: the first clockwise.
+            let least = order
+                .filter(|m| m.load.count() < capacity && !m.load.is_retired())
+                .min_by_key(|m| m.load.count());
+            if let Some(m) = least {
+                if let Some(lease) = m.load.lease() {
+                    return Some((m, lease));
+                }
+            }
+        }
         let mut fallback = None;
         for m in ring.clockwise(slot).filter(|m| !tried.contains(&m.addr)) {
             if m.load.count() < capacity {
@@ -130,7 +159,7 @@ mod tests {
     #[test]
     fn one_hot_key_spreads_to_its_neighbours_within_the_bound() {
         let ring = ring_of(&["a", "b", "c", "d"]);
-        let b = Bounded::new(1.25);
+        let b = Bounded::with_walk(1.25, Walk::Clockwise);
         let mut held = Vec::new();
         for _ in 0..100 {
             held.push(b.pick(&ring, 12_345, &[]).unwrap().1);
@@ -164,6 +193,35 @@ mod tests {
         // Light load: the owner, as without a bound.
         let (m, _l) = b.pick(&ring, 777, &[]).unwrap();
         assert_eq!(m.name, ring.clockwise(777).next().unwrap().name);
+    }
+
+    #[test]
+    fn least_sends_the_overflow_to_the_emptiest_replica() {
+        let ring = ring_of(&["a", "b", "c", "d"]);
+        let order: Vec<&Member> = ring.clockwise(99).collect();
+        let b = Bounded::with_walk(1.0, Walk::Least);
+        // The owner's neighbour already holds two requests, the third
+        // replica one, the last none.
+        let _n: Vec<Lease> = (0..2).map(|_| order[1].load.lease().unwrap()).collect();
+        let _t = order[2].load.lease().unwrap();
+        // The owner takes requests while it has room: ceil(1.0 x (in
+        // flight + 1) / 4).
+        let mut held = Vec::new();
+        let (m, l) = b.pick(&ring, 99, &[]).unwrap();
+        assert_eq!(m.name, order[0].name);
+        held.push(l);
+        // 4 in flight: capacity 2, the owner holds 1, so it still has room.
+        let (m, l) = b.pick(&ring, 99, &[]).unwrap();
+        assert_eq!(m.name, order[0].name);
+        held.push(l);
+        // 5 in flight: capacity 2, owner and neighbour full: the emptiest
+        // is the last clockwise, not the next.
+        let (m, l) = b.pick(&ring, 99, &[]).unwrap();
+        assert_eq!(m.name, order[3].name, "the emptiest, past the neighbour");
+        held.push(l);
+        drop(held);
+        assert_eq!(order[0].load.count(), 0);
+        assert_eq!(order[3].load.count(), 0);
     }
 
     #[test]
