@@ -178,6 +178,21 @@ impl<A> Guarded<A> {
         }
     }
 
+    /// Counts a connection closed for missing its deadline: the first
+    /// request's header, or a kept-alive connection's next request.
+    fn count_late(&self, first: bool, what: &str) {
+        let (counter, label) = if first {
+            (&self.stats.header_timeouts, "header_timeout")
+        } else {
+            (&self.stats.idle_timeouts, "idle_timeout")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = &self.metrics {
+            m.client_shed(label);
+        }
+        log::debug!("{}: closed a connection with {what} in time", self.name);
+    }
+
     /// One warning a second at most, with the counts so far.
     fn log_refusal(&self, why: Refusal) {
         let now = self.born.elapsed().as_millis() as u64;
@@ -247,20 +262,7 @@ where
                     Wait::Byte => {}
                     Wait::Gone => return None,
                     Wait::Late => {
-                        let counter = if first {
-                            &self.stats.header_timeouts
-                        } else {
-                            &self.stats.idle_timeouts
-                        };
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        if let Some(m) = &self.metrics {
-                            m.client_shed(if first {
-                                "header_timeout"
-                            } else {
-                                "idle_timeout"
-                            });
-                        }
-                        log::debug!("{}: closed a connection with no request in time", self.name);
+                        self.count_late(first, "no request");
                         return None;
                     }
                 }
@@ -285,16 +287,7 @@ where
                     if seen.load(Ordering::Acquire) {
                         served.await
                     } else {
-                        let counter = if first {
-                            &self.stats.header_timeouts
-                        } else {
-                            &self.stats.idle_timeouts
-                        };
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        if let Some(m) = &self.metrics {
-                            m.client_shed(if first { "header_timeout" } else { "idle_timeout" });
-                        }
-                        log::debug!("{}: closed a connection with no complete header in time", self.name);
+                        self.count_late(first, "no complete header");
                         return None;
                     }
                 }
