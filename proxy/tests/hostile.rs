@@ -370,6 +370,17 @@ fn pipelined_requests_are_answered_in_order() {
     );
     assert_eq!(statuses(&text).len(), 2, "{text}");
     assert_eq!(statuses(&text)[1], 200, "{text}");
+    // Pipelined requests carrying the text ringlb looks for in Pingora's
+    // settings (`clients/guarded.rs`, `holds_pipelined_bytes`) still count
+    // as held bytes: all three answered, none left waiting for the socket.
+    let tricky =
+        "GET /home HTTP/1.1\r\nHost: x\r\nX-Note: pipelined_prefix: None\r\n\r\n".repeat(3);
+    let (text, _) = exchange(
+        lb.proxy_addr(),
+        tricky.as_bytes(),
+        Duration::from_millis(1000),
+    );
+    assert_eq!(statuses(&text), vec![200; 3], "{text}");
     let (text, _) = exchange(
         lb.admin_addr(),
         "GET /rep HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10).as_bytes(),

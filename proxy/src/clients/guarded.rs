@@ -163,10 +163,15 @@ impl<A> Guarded<A> {
                 _ = late => Wait::Late,
             };
         }
-        if *shutdown.borrow() {
-            return Wait::Gone;
-        }
+        // Shutting down: serve a request already sent (the peek is polled
+        // first), close an idle connection. A closed sender also ends it.
+        let stopping = *shutdown.borrow();
         let mut watch = shutdown.clone();
+        let stop = async move {
+            if !stopping {
+                let _ = watch.changed().await;
+            }
+        };
         tokio::select! {
             biased;
             peeked = peek => match peeked {
@@ -174,7 +179,7 @@ impl<A> Guarded<A> {
                 _ => Wait::Gone,
             },
             _ = late => Wait::Late,
-            _ = watch.changed() => Wait::Gone,
+            _ = stop => Wait::Gone,
         }
     }
 
@@ -320,41 +325,42 @@ enum Wait {
 ///
 /// `HttpPersistentSettings` keeps that field (`pipelined_prefix`, pingora-core
 /// 0.9.1 `apps/mod.rs:114`) private with no getter, but derives `Debug`;
-/// this reads the field from that, without allocating. Anything but a
-/// plain `pipelined_prefix: None` (another layout in a later Pingora
-/// included) counts as "holds bytes", which only skips the wait: the safe
-/// side.
+/// this reads the field from that, without allocating: the first
+/// `pipelined_prefix: ` is the field's name (the fields before it print no
+/// client data), and the byte after it tells `None` from `Some(b"...")`.
+/// Anything but `None` (another layout in a later Pingora included) counts
+/// as "holds bytes", which only skips the wait: the safe side.
 pub fn holds_pipelined_bytes(settings: &HttpPersistentSettings) -> bool {
     use std::fmt::Write;
     let mut find = Find {
-        needle: b"pipelined_prefix: None",
+        needle: b"pipelined_prefix: ",
         matched: 0,
-        found: false,
+        after: None,
     };
     let _ = write!(find, "{settings:?}");
-    !find.found
+    find.after != Some(b'N')
 }
 
-/// A `fmt::Write` sink that only looks for `needle`. It restarts on a
-/// mismatch without backtracking, so a match overlapping a partial one can
-/// be missed; in `Debug` output `pipelined_prefix` follows `", "`, and a
-/// miss would only skip the wait.
+/// A `fmt::Write` sink that finds the first `needle` and keeps the byte
+/// after it. It restarts on a mismatch without backtracking, so a match
+/// overlapping a partial one can be missed; in `Debug` output the field
+/// name follows `", "`, and a miss would only skip the wait.
 struct Find {
     needle: &'static [u8],
     matched: usize,
-    found: bool,
+    after: Option<u8>,
 }
 
 impl std::fmt::Write for Find {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         for &b in s.as_bytes() {
+            if self.matched == self.needle.len() {
+                self.after = Some(b);
+                // Stop formatting: the answer is known.
+                return Err(std::fmt::Error);
+            }
             if b == self.needle[self.matched] {
                 self.matched += 1;
-                if self.matched == self.needle.len() {
-                    self.found = true;
-                    // Stop formatting: the answer is known.
-                    return Err(std::fmt::Error);
-                }
             } else {
                 self.matched = usize::from(b == self.needle[0]);
             }
@@ -409,6 +415,12 @@ mod tests {
         let mut with = HttpPersistentSettings::for_session(&session);
         with.set_pipelined_prefix(BytesMut::from(&b"GET /home HTTP/1.1\r\n"[..]));
         assert!(holds_pipelined_bytes(&with), "{with:?}");
+        // The client's own bytes cannot pass for the field.
+        let mut tricky = HttpPersistentSettings::for_session(&session);
+        tricky.set_pipelined_prefix(BytesMut::from(
+            &b"GET / HTTP/1.1\r\nX-Note: pipelined_prefix: None\r\n"[..],
+        ));
+        assert!(holds_pipelined_bytes(&tricky), "{tricky:?}");
         // A user context (ringlb's HeaderSeen) does not confuse it.
         let mut ctx = HttpPersistentSettings::for_session(&session);
         ctx.set_user_context(Box::new(HeaderSeen(Arc::new(AtomicBool::new(true)))));
@@ -416,21 +428,21 @@ mod tests {
     }
 
     #[test]
-    fn the_finder_stops_at_the_needle() {
+    fn the_finder_keeps_the_byte_after_the_first_needle() {
         use std::fmt::Write;
-        let mut f = Find {
+        let find = || Find {
             needle: b"ab",
             matched: 0,
-            found: false,
+            after: None,
         };
-        assert!(f.write_str("xaxab").is_err() && f.found);
-        let mut g = Find {
-            needle: b"ab",
-            matched: 0,
-            found: false,
-        };
+        let mut f = find();
+        assert!(f.write_str("xaxabN ab!").is_err());
+        assert_eq!(f.after, Some(b'N'));
         // Split across writes, as Debug output is.
-        assert!(g.write_str("xxa").is_ok() && !g.found);
-        assert!(g.write_str("b").is_err() && g.found);
+        let mut g = find();
+        assert!(g.write_str("xxa").is_ok() && g.after.is_none());
+        assert!(g.write_str("b").is_ok() && g.after.is_none());
+        assert!(g.write_str("S").is_err());
+        assert_eq!(g.after, Some(b'S'));
     }
 }
