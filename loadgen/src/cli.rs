@@ -95,7 +95,7 @@ pub struct SkewArgs {
     /// balancer does (open loop, at most --concurrency in flight). 0 sends
     /// as fast as --concurrency allows (closed loop: every replica stays
     /// saturated, so each serves about 1/N whatever the balancer does).
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.6)]
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.6, value_parser = utilisation)]
     pub utilisation: f64,
 }
 
@@ -266,4 +266,12 @@ pub struct OfflineArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--utilisation`: a fraction of capacity, 0 (closed loop) up to 10.
+fn utilisation(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|u| (0.0..=10.0).contains(u))
+        .ok_or_else(|| format!("must be a number from 0 (closed loop) to 10, got {s:?}"))
 }

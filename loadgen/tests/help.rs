@@ -62,6 +62,10 @@ fn bad_input_is_an_error_message() {
         &["fire", "--ids", "9..3"][..],
         &["fire", "--url", "not a url"][..],
         &["offline", "--families", "nonsense"][..],
+        &["zipf", "--utilisation", "-0.5"][..],
+        &["zipf", "--utilisation", "NaN"][..],
+        &["zipf", "--utilisation", "1e9"][..],
+        &["slow", "--utilisation", "lots"][..],
         &["frobnicate"][..],
     ] {
         let out = run_load(args);

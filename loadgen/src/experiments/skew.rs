@@ -65,10 +65,10 @@ pub struct Row {
     /// given how many each replica served: `sum_i min(o_i, s_i) / total`,
     /// where `o_i` counts the requests whose key replica `i` owns (the
     /// unbounded mapping) and `s_i` those it served. A replica that served
-    /// fewer requests than it owns must have sent the rest elsewhere, and
-    /// under load each replica serves about what its workers can (served
-    /// busiest/mean near 1), whatever `c` allows. The gap between this and
-    /// the owner share is what the choice of *which* requests to move lost.
+    /// fewer requests than it owns must have sent the rest elsewhere (in a
+    /// saturated, closed-loop run each serves about what its workers can,
+    /// whatever `c` allows). The gap between this and the owner share is
+    /// what the choice of *which* requests to move lost.
     pub owner_ceiling: Option<f64>,
 }
 
@@ -375,7 +375,7 @@ pub enum Offered {
 
 impl Offered {
     /// `utilisation` of the nominal capacity `sum_i workers / delay_i`
-    /// (a replica with no delay counts as 1 ms); 0 or less saturates.
+    /// (a replica with no delay counts as 1 ms); 0 saturates.
     pub fn new(utilisation: f64, workers: usize, delays: &[u64]) -> Offered {
         let capacity: f64 = delays
             .iter()

@@ -143,8 +143,8 @@ impl<A> Guarded<A> {
     }
 
     /// Waits until the client sends the next request's first byte, hangs
-    /// up, or `late` fires; a kept-alive connection also stops
-    /// waiting when the service shuts down (as Pingora's own wait does).
+    /// up, or `late` fires; a kept-alive connection also stops waiting when
+    /// the service shuts down (as Pingora's own wait does).
     async fn first_byte(
         &self,
         stream: &mut Stream,
@@ -154,21 +154,15 @@ impl<A> Guarded<A> {
     ) -> Wait {
         let mut byte = [0u8; 1];
         let peek = stream.try_peek(&mut byte);
-        if first {
-            return tokio::select! {
-                peeked = peek => match peeked {
-                    Ok(true) => Wait::Byte,
-                    _ => Wait::Gone,
-                },
-                _ = late => Wait::Late,
-            };
-        }
-        // Shutting down: serve a request already sent (the peek is polled
-        // first), close an idle connection. A closed sender also ends it.
+        // A kept-alive connection is closed at shutdown, after a request
+        // already sent is served (the peek is polled first); a new one is
+        // served whenever its request comes. A closed sender also ends it.
         let stopping = *shutdown.borrow();
         let mut watch = shutdown.clone();
         let stop = async move {
-            if !stopping {
+            if first {
+                std::future::pending::<()>().await;
+            } else if !stopping {
                 let _ = watch.changed().await;
             }
         };

@@ -85,48 +85,37 @@ impl Policy for Bounded {
         let members = ring.members();
         let in_flight: usize = members.iter().map(|m| m.load.count()).sum();
         let capacity = self.capacity(in_flight, members.len());
-        let has_room = |m: &Member| m.load.count() < capacity && !tried.contains(&m.addr);
-        if self.walk == Walk::Jump {
-            let owner = ring.clockwise(slot).find(|m| !tried.contains(&m.addr));
-            if let Some(owner) = owner.filter(|m| has_room(m)) {
-                if let Some(lease) = owner.load.lease() {
-                    return Some((owner, lease));
-                }
-            }
-            for attempt in 1..=JUMPS {
-                let jumped = xxhash_rust::xxh3::xxh3_64_with_seed(&slot.to_le_bytes(), attempt);
-                if let Some(m) = ring
-                    .owner_of_slot(jumped % ring.slots())
-                    .filter(|m| has_room(m))
-                {
-                    if let Some(lease) = m.load.lease() {
-                        return Some((m, lease));
-                    }
-                }
+        let untried = |m: &&Member| !tried.contains(&m.addr);
+        let has_room = |m: &Member| m.load.count() < capacity;
+        // Every walk starts at the owner.
+        let mut order = ring.clockwise(slot).filter(untried);
+        if let Some(owner) = order.next().filter(|m| has_room(m)) {
+            if let Some(lease) = owner.load.lease() {
+                return Some((owner, lease));
             }
         }
-        if self.walk == Walk::Least {
-            let mut order = ring.clockwise(slot).filter(|m| !tried.contains(&m.addr));
-            if let Some(owner) = order.next() {
-                if owner.load.count() < capacity {
-                    if let Some(lease) = owner.load.lease() {
-                        return Some((owner, lease));
-                    }
-                }
-            }
+        let overflow = match self.walk {
+            // The walk below.
+            Walk::Clockwise => None,
+            Walk::Jump => (1..=JUMPS).find_map(|attempt| {
+                let jumped = xxhash_rust::xxh3::xxh3_64_with_seed(&slot.to_le_bytes(), attempt);
+                let m = ring
+                    .owner_of_slot(jumped % ring.slots())
+                    .filter(|m| has_room(m) && untried(m))?;
+                m.load.lease().map(|lease| (m, lease))
+            }),
             // min_by_key keeps the first of equals: the first clockwise.
-            let least = order
-                .filter(|m| m.load.count() < capacity && !m.load.is_retired())
-                .min_by_key(|m| m.load.count());
-            if let Some(m) = least {
-                if let Some(lease) = m.load.lease() {
-                    return Some((m, lease));
-                }
-            }
+            Walk::Least => order
+                .filter(|m| has_room(m) && !m.load.is_retired())
+                .min_by_key(|m| m.load.count())
+                .and_then(|m| m.load.lease().map(|lease| (m, lease))),
+        };
+        if overflow.is_some() {
+            return overflow;
         }
         let mut fallback = None;
-        for m in ring.clockwise(slot).filter(|m| !tried.contains(&m.addr)) {
-            if m.load.count() < capacity {
+        for m in ring.clockwise(slot).filter(untried) {
+            if has_room(m) {
                 if let Some(lease) = m.load.lease() {
                     return Some((m, lease));
                 }
