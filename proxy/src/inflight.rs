@@ -8,6 +8,11 @@
 //! error, a client that hangs up, a failover to another replica) drops the
 //! lease, and nothing else has to remember to give it back.
 //!
+//! The same per-replica record carries the replica's name and its request
+//! metric series ([`ReplicaSeries`]), so a request reaches all three
+//! through the one reference its lease holds: no name is cloned and no
+//! series looked up per request.
+//!
 //! Leaving: the fleet [`InFlight::retire`]s a replica before it publishes
 //! the ring without it, then waits in [`InFlight::drained`]. The proxy
 //! checks the flag again after taking its lease ([`InFlight::lease`]
@@ -22,30 +27,57 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::metrics::{Metrics, ReplicaSeries};
+
 /// One replica's requests in flight and whether it is leaving.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct InFlight {
+    name: Arc<str>,
     count: AtomicUsize,
     retired: AtomicBool,
     idle: Notify,
+    series: ReplicaSeries,
 }
 
-/// A request's hold on its replica; dropping it ends the request there.
+/// A request's hold on its replica: counted among its requests in flight
+/// until [`Lease::end`] or the drop, and naming the replica after that.
 #[derive(Debug)]
-pub struct Lease(Arc<InFlight>);
+pub struct Lease {
+    replica: Arc<InFlight>,
+    counted: bool,
+}
 
 impl InFlight {
-    pub fn new() -> Arc<InFlight> {
-        Arc::new(InFlight::default())
+    pub fn new(name: &str) -> Arc<InFlight> {
+        let name: Arc<str> = Arc::from(name);
+        Arc::new(InFlight {
+            series: ReplicaSeries::new(name.clone()),
+            name,
+            count: AtomicUsize::new(0),
+            retired: AtomicBool::new(false),
+            idle: Notify::new(),
+        })
     }
 
     /// Counts a request on this replica, unless the replica is leaving.
     pub fn lease(self: &Arc<Self>) -> Option<Lease> {
         self.count.fetch_add(1, SeqCst);
-        let lease = Lease(self.clone());
+        let lease = Lease {
+            replica: self.clone(),
+            counted: true,
+        };
         // Dropped at once (and counted back down) when the fleet got there
         // first.
         (!self.retired.load(SeqCst)).then_some(lease)
+    }
+
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// Records a finished request in this replica's series.
+    pub fn served(&self, metrics: &Metrics, status: Option<u16>, took: Duration) {
+        metrics.served(&self.series, status, took);
     }
 
     /// Requests on this replica right now.
@@ -82,11 +114,24 @@ impl InFlight {
     }
 }
 
+impl Lease {
+    /// The replica this request went to (last).
+    pub fn replica(&self) -> &InFlight {
+        &self.replica
+    }
+
+    /// Ends the request on this replica (it failed there and moves on, or
+    /// gives up) while the lease keeps naming it.
+    pub fn end(&mut self) {
+        if std::mem::take(&mut self.counted) && self.replica.count.fetch_sub(1, SeqCst) == 1 {
+            self.replica.idle.notify_waiters();
+        }
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
+        self.end();
     }
 }
 
@@ -96,7 +141,7 @@ mod tests {
 
     #[tokio::test]
     async fn leases_count_and_release_on_drop() {
-        let f = InFlight::new();
+        let f = InFlight::new("r");
         let a = f.lease().unwrap();
         let b = f.lease().unwrap();
         assert_eq!(f.count(), 2);
@@ -108,8 +153,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_ended_lease_still_names_its_replica_and_counts_once() {
+        let f = InFlight::new("r1");
+        let mut lease = f.lease().unwrap();
+        assert_eq!(f.count(), 1);
+        lease.end();
+        assert_eq!(f.count(), 0);
+        assert_eq!(&**lease.replica().name(), "r1");
+        lease.end();
+        drop(lease);
+        assert_eq!(f.count(), 0, "ended once, not again at the drop");
+        assert!(f.drained(Duration::ZERO).await);
+    }
+
+    #[tokio::test]
     async fn a_retired_replica_gives_no_lease() {
-        let f = InFlight::new();
+        let f = InFlight::new("r");
         f.retire();
         assert!(f.lease().is_none());
         assert_eq!(f.count(), 0);
@@ -118,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn drained_wakes_when_the_last_lease_goes() {
-        let f = InFlight::new();
+        let f = InFlight::new("r");
         let lease = f.lease().unwrap();
         let started = std::time::Instant::now();
         let release = tokio::spawn(async move {

@@ -15,12 +15,14 @@
 //! - the first request's whole header must arrive within `header_timeout`,
 //!   each later one within `idle_timeout + header_timeout` of the previous
 //!   answer; past that the connection is closed and counted;
-//! - a connection waits for the first byte of each request before Pingora
+//! - a connection waits for the first bytes of each request before Pingora
 //!   builds its session (unless Pingora already holds the next request's
 //!   bytes, see [`holds_pipelined_bytes`]), so an idle connection holds no
 //!   request state: no session, no 4 KiB header buffer, no per-request
 //!   future (about 9 KB). That is most of what an idle keep-alive
-//!   connection used to cost.
+//!   connection used to cost. The bytes read by the wait become the
+//!   session's parse buffer ([`super::arrival`]), so the wait costs no
+//!   extra read.
 //!
 //! "Header arrived" is signalled by whoever handles the request: the loop
 //! puts a [`HeaderSeen`] in the session's connection context, and the proxy
@@ -35,6 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::BytesMut;
 use pingora_core::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use pingora_core::protocols::http::ServerSession;
 use pingora_core::protocols::Stream;
@@ -42,6 +45,7 @@ use pingora_core::server::ShutdownWatch;
 use pingora_http::ResponseHeader;
 use tokio::time::Sleep;
 
+use super::arrival::Arrival;
 use super::gate::{ConnGate, Refusal};
 use crate::metrics::Metrics;
 
@@ -142,23 +146,21 @@ impl<A> Guarded<A> {
         self.stats.refusing.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Waits until the client sends the next request's first byte, hangs
-    /// up, or `late` fires; a kept-alive connection also stops waiting when
-    /// the service shuts down (as Pingora's own wait does).
-    async fn first_byte(
+    /// Waits until the client sends the next request's first bytes (and
+    /// reads them, see [`Arrival`]), hangs up, or `late` fires; a kept-alive
+    /// connection also stops waiting when the service shuts down (as
+    /// Pingora's own wait does).
+    async fn arrival(
         &self,
         stream: &mut Stream,
         late: Pin<&mut Sleep>,
         first: bool,
-        shutdown: &ShutdownWatch,
+        watch: &mut ShutdownWatch,
+        stopping: bool,
     ) -> Wait {
-        let mut byte = [0u8; 1];
-        let peek = stream.try_peek(&mut byte);
         // A kept-alive connection is closed at shutdown, after a request
-        // already sent is served (the peek is polled first); a new one is
+        // already sent is served (the read is polled first); a new one is
         // served whenever its request comes. A closed sender also ends it.
-        let stopping = *shutdown.borrow();
-        let mut watch = shutdown.clone();
         let stop = async move {
             if first {
                 std::future::pending::<()>().await;
@@ -168,8 +170,8 @@ impl<A> Guarded<A> {
         };
         tokio::select! {
             biased;
-            peeked = peek => match peeked {
-                Ok(true) => Wait::Byte,
+            read = Arrival::new(stream) => match read {
+                Ok(Some(bytes)) => Wait::Bytes(bytes),
                 _ => Wait::Gone,
             },
             _ = late => Wait::Late,
@@ -234,12 +236,15 @@ where
                         Refusal::PerClient => "per_client",
                     });
                 }
-                self.refuse(stream, why).await;
+                // Boxed: its session and read would otherwise size every
+                // connection's future (this one is held for the
+                // connection's whole life, idle or not).
+                Box::pin(self.refuse(stream, why)).await;
                 return None;
             }
         };
         let _open = self.metrics.as_ref().map(|m| m.connection_opened());
-        // Wait for the first byte of each request here, before Pingora
+        // Wait for the first bytes of each request here, before Pingora
         // builds its session: a connection accepted just before a shutdown
         // or an upgrade is then served, not dropped (Pingora drops a
         // connection that has not sent its request when it shuts down:
@@ -249,16 +254,24 @@ where
         let mut deadline = Instant::now() + self.deadlines.header;
         let mut first = true;
         let mut settings = None;
+        // The connection's own view of the shutdown flag: read once here,
+        // then a version check per request (an atomic load), where reading
+        // the shared watch (a lock) and cloning it for each wait were
+        // writes to memory every thread shares.
+        let mut watch = shutdown.clone();
+        let mut stopping = *watch.borrow_and_update();
         loop {
+            stopping = stopping || watch.has_changed().unwrap_or(true);
             // One timer per request, for the wait and the header both.
             let late = tokio::time::sleep_until(deadline.into());
             tokio::pin!(late);
+            let mut arrived = None;
             if first || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
                 match self
-                    .first_byte(&mut stream, late.as_mut(), first, shutdown)
+                    .arrival(&mut stream, late.as_mut(), first, &mut watch, stopping)
                     .await
                 {
-                    Wait::Byte => {}
+                    Wait::Bytes(bytes) => arrived = Some(bytes),
                     Wait::Gone => return None,
                     Wait::Late => {
                         self.count_late(first, "no request");
@@ -270,24 +283,38 @@ where
             if let Some(settings) = settings.take() {
                 settings.apply_to_session(&mut session);
             }
-            if *shutdown.borrow() {
+            // A header that came whole with the first read has met its
+            // deadline: no race against the timer, nothing to mark.
+            let whole = arrived.as_deref().is_some_and(header_is_whole);
+            if let (Some(bytes), ServerSession::H1(h1)) = (arrived, &mut session) {
+                // The bytes read while waiting become the parse buffer
+                // (no pipelined prefix is set here: the wait was skipped
+                // if Pingora held one).
+                h1.set_pipelined_prefix(bytes);
+            }
+            stopping = stopping || watch.has_changed().unwrap_or(true);
+            if stopping {
                 session.set_keepalive(None);
             } else if first {
                 // Pingora's per-read wait; the deadline below bounds the whole.
                 session.set_keepalive(Some(self.deadlines.idle.as_secs().max(1)));
             }
-            let seen = Arc::new(AtomicBool::new(false));
-            session.set_connection_user_context(Some(Box::new(HeaderSeen(seen.clone()))));
-            let served = self.inner.process_new_http(session, shutdown);
-            tokio::pin!(served);
-            let reused = tokio::select! {
-                reused = &mut served => reused,
-                _ = &mut late => {
-                    if seen.load(Ordering::Acquire) {
-                        served.await
-                    } else {
-                        self.count_late(first, "no complete header");
-                        return None;
+            let reused = if whole {
+                self.inner.process_new_http(session, shutdown).await
+            } else {
+                let seen = Arc::new(AtomicBool::new(false));
+                session.set_connection_user_context(Some(Box::new(HeaderSeen(seen.clone()))));
+                let served = self.inner.process_new_http(session, shutdown);
+                tokio::pin!(served);
+                tokio::select! {
+                    reused = &mut served => reused,
+                    _ = &mut late => {
+                        if seen.load(Ordering::Acquire) {
+                            served.await
+                        } else {
+                            self.count_late(first, "no complete header");
+                            return None;
+                        }
                     }
                 }
             };
@@ -304,9 +331,19 @@ where
     }
 }
 
-/// How a wait for a request's first byte ended.
+/// Whether `bytes` hold a request's whole header: they end with its blank
+/// line. (Bytes that are not HTTP at all fail in Pingora's parser at once.)
+fn header_is_whole(bytes: &[u8]) -> bool {
+    // The usual case, a request without a body read in one piece, ends with
+    // its blank line; anything else takes the marked path, which is only
+    // slower (a search here cost more than it saved).
+    bytes.ends_with(b"\r\n\r\n")
+}
+
+/// How a wait for a request's first bytes ended.
 enum Wait {
-    Byte,
+    /// The first bytes of the request, read.
+    Bytes(BytesMut),
     /// The client hung up (or the service is shutting down).
     Gone,
     /// The deadline passed.
@@ -314,52 +351,46 @@ enum Wait {
 }
 
 /// Whether Pingora already holds bytes of the next request, read past the
-/// end of the previous one (a pipelining client): waiting for a byte from
+/// end of the previous one (a pipelining client): waiting for bytes from
 /// the socket would then wait for bytes the client has already sent.
 ///
 /// `HttpPersistentSettings` keeps that field (`pipelined_prefix`, pingora-core
 /// 0.9.1 `apps/mod.rs:114`) private with no getter, but derives `Debug`;
-/// this reads the field from that, without allocating: the first
-/// `pipelined_prefix: ` is the field's name (the fields before it print no
-/// client data), and the byte after it tells `None` from `Some(b"...")`.
-/// Anything but `None` (another layout in a later Pingora included) counts
-/// as "holds bytes", which only skips the wait: the safe side.
+/// this reads the field from that, without allocating. The derived `Debug`
+/// writes each field's name as one piece, then `": "`, then the value: the
+/// first piece that is exactly `pipelined_prefix` is the field's name (the
+/// fields before it print no client data, and a client's bytes inside the
+/// value never form a piece of their own), and the value's first byte
+/// tells `None` from `Some(b"...")`. Anything but `None` (another layout in
+/// a later Pingora included) counts as "holds bytes", which only skips the
+/// wait: the safe side.
 pub fn holds_pipelined_bytes(settings: &HttpPersistentSettings) -> bool {
     use std::fmt::Write;
-    let mut find = Find {
-        needle: b"pipelined_prefix: ",
-        matched: 0,
-        after: None,
-    };
+    let mut find = Find::default();
     let _ = write!(find, "{settings:?}");
     find.after != Some(b'N')
 }
 
-/// A `fmt::Write` sink that finds the first `needle` and keeps the byte
-/// after it. It restarts on a mismatch without backtracking, so a match
-/// overlapping a partial one can be missed; in `Debug` output the field
-/// name follows `", "`, and a miss would only skip the wait.
+/// A `fmt::Write` sink that keeps the first byte of the value written after
+/// the piece `pipelined_prefix` (and its `": "`), then stops the formatting.
+#[derive(Default)]
 struct Find {
-    needle: &'static [u8],
-    matched: usize,
+    named: bool,
     after: Option<u8>,
 }
 
 impl std::fmt::Write for Find {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for &b in s.as_bytes() {
-            if self.matched == self.needle.len() {
-                self.after = Some(b);
-                // Stop formatting: the answer is known.
-                return Err(std::fmt::Error);
-            }
-            if b == self.needle[self.matched] {
-                self.matched += 1;
-            } else {
-                self.matched = usize::from(b == self.needle[0]);
-            }
+        if !self.named {
+            self.named = s == "pipelined_prefix";
+            return Ok(());
         }
-        Ok(())
+        if s == ": " {
+            return Ok(());
+        }
+        self.after = s.bytes().next();
+        // Stop formatting: the answer is known.
+        Err(std::fmt::Error)
     }
 }
 
@@ -387,7 +418,6 @@ fn peer_ip(stream: &Stream) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
 
     /// A session over a real loopback connection (Pingora's `Stream`).
     async fn session() -> (ServerSession, tokio::net::TcpStream) {
@@ -422,21 +452,14 @@ mod tests {
     }
 
     #[test]
-    fn the_finder_keeps_the_byte_after_the_first_needle() {
+    fn the_finder_reads_the_value_after_the_field_name_piece() {
         use std::fmt::Write;
-        let find = || Find {
-            needle: b"ab",
-            matched: 0,
-            after: None,
-        };
-        let mut f = find();
-        assert!(f.write_str("xaxabN ab!").is_err());
+        let mut f = Find::default();
+        // The name inside another piece is not the field's name.
+        assert!(f.write_str("x pipelined_prefix: None").is_ok());
+        assert!(f.write_str("pipelined_prefix").is_ok());
+        assert!(f.write_str(": ").is_ok() && f.after.is_none());
+        assert!(f.write_str("None").is_err());
         assert_eq!(f.after, Some(b'N'));
-        // Split across writes, as Debug output is.
-        let mut g = find();
-        assert!(g.write_str("xxa").is_ok() && g.after.is_none());
-        assert!(g.write_str("b").is_ok() && g.after.is_none());
-        assert!(g.write_str("S").is_err());
-        assert_eq!(g.after, Some(b'S'));
     }
 }

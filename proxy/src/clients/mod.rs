@@ -9,6 +9,7 @@
 //! size and count, pipelining) are applied by the proxy in its
 //! `early_request_filter`.
 
+mod arrival;
 pub mod gate;
 pub mod guarded;
 

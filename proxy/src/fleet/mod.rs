@@ -164,7 +164,7 @@ impl Fleet {
         let members: Vec<Member> = replicas
             .iter()
             .filter(|r| r.state.in_ring())
-            .filter_map(|r| Some(Member::with_load(&r.name, r.addr?, r.load.clone())))
+            .filter_map(|r| Some(Member::with_load(r.addr?, r.load.clone())))
             .collect();
         let listed: Vec<(&str, bool)> = replicas
             .iter()

@@ -74,6 +74,7 @@ impl Replica {
     /// A replica that just answered its first heartbeat.
     pub fn up(name: String, addr: SocketAddr, generation: u64) -> Self {
         Replica {
+            load: InFlight::new(&name),
             name,
             addr: Some(addr),
             generation,
@@ -81,13 +82,13 @@ impl Replica {
             failures: 0,
             last_heartbeat: Some(Instant::now()),
             restarts: 0,
-            load: InFlight::new(),
         }
     }
 
     /// A replica that could not be started: down, with no address.
     pub fn never_started(name: String) -> Self {
         Replica {
+            load: InFlight::new(&name),
             name,
             addr: None,
             generation: 0,
@@ -95,7 +96,6 @@ impl Replica {
             failures: 0,
             last_heartbeat: None,
             restarts: 0,
-            load: InFlight::new(),
         }
     }
 

@@ -16,9 +16,10 @@
 mod connections;
 mod families;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use prometheus::{Encoder, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, IntCounter, Registry, TextEncoder};
 
 pub use connections::ConnectionLease;
 use families::Families;
@@ -91,13 +92,40 @@ pub struct Metrics {
 }
 
 fn class(status: Option<u16>) -> &'static str {
+    CLASSES[class_index(status)]
+}
+
+fn class_index(status: Option<u16>) -> usize {
     match status {
-        Some(100..=199) => CLASSES[0],
-        Some(200..=299) => CLASSES[1],
-        Some(300..=399) => CLASSES[2],
-        Some(400..=499) => CLASSES[3],
-        Some(500..=599) => CLASSES[4],
-        _ => CLASSES[5],
+        Some(100..=199) => 0,
+        Some(200..=299) => 1,
+        Some(300..=399) => 2,
+        Some(400..=499) => 3,
+        Some(500..=599) => 4,
+        _ => 5,
+    }
+}
+
+/// One replica's request series, found in the registry once (on the
+/// replica's first request of each status class) and kept with the
+/// replica ([`crate::inflight::InFlight`]), so the request path neither
+/// hashes label values nor takes the families' locks. A series removed by
+/// [`Metrics::forget`] while a request still holds it counts that request
+/// nowhere, rather than bringing the departed replica's series back.
+#[derive(Debug)]
+pub struct ReplicaSeries {
+    replica: Arc<str>,
+    requests: [OnceLock<IntCounter>; CLASSES.len()],
+    duration: OnceLock<Histogram>,
+}
+
+impl ReplicaSeries {
+    pub fn new(replica: Arc<str>) -> ReplicaSeries {
+        ReplicaSeries {
+            replica,
+            requests: Default::default(),
+            duration: OnceLock::new(),
+        }
     }
 }
 
@@ -154,21 +182,27 @@ impl Metrics {
         prometheus::TEXT_FORMAT
     }
 
-    /// One finished request: its replica (the last one tried; `None` when
-    /// ringlb answered itself), the status sent (if any) and how long it
-    /// took from its header to the end.
-    pub fn request(&self, replica: Option<&str>, status: Option<u16>, took: Duration) {
-        let class = class(status);
-        match replica {
-            Some(name) => {
-                self.f.requests.with_label_values(&[name, class]).inc();
+    /// One finished request that ringlb answered itself (no replica was
+    /// tried), with the status sent (if any).
+    pub fn unrouted(&self, status: Option<u16>) {
+        self.f.unrouted.with_label_values(&[class(status)]).inc();
+    }
+
+    /// One finished request whose last replica was `series`'s, with the
+    /// status sent (if any) and how long it took from its header to the end.
+    pub fn served(&self, series: &ReplicaSeries, status: Option<u16>, took: Duration) {
+        let i = class_index(status);
+        series.requests[i]
+            .get_or_init(|| {
                 self.f
-                    .duration
-                    .with_label_values(&[name])
-                    .observe(took.as_secs_f64());
-            }
-            None => self.f.unrouted.with_label_values(&[class]).inc(),
-        }
+                    .requests
+                    .with_label_values(&[&series.replica, CLASSES[i]])
+            })
+            .inc();
+        series
+            .duration
+            .get_or_init(|| self.f.duration.with_label_values(&[&series.replica]))
+            .observe(took.as_secs_f64());
     }
 
     /// A connect to `replica` failed.

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use super::*;
 
+fn series(name: &str) -> ReplicaSeries {
+    ReplicaSeries::new(std::sync::Arc::from(name))
+}
+
 fn scrape(m: &Metrics) -> String {
     String::from_utf8(m.render()).unwrap()
 }
@@ -12,11 +16,12 @@ fn scrape(m: &Metrics) -> String {
 #[test]
 fn requests_count_by_replica_and_class() {
     let m = Metrics::new();
-    m.request(Some("r1"), Some(200), Duration::from_millis(2));
-    m.request(Some("r1"), Some(200), Duration::from_millis(3));
-    m.request(Some("r2"), Some(503), Duration::from_millis(1));
-    m.request(Some("r2"), None, Duration::from_millis(1));
-    m.request(None, Some(400), Duration::ZERO);
+    let (r1, r2) = (series("r1"), series("r2"));
+    m.served(&r1, Some(200), Duration::from_millis(2));
+    m.served(&r1, Some(200), Duration::from_millis(3));
+    m.served(&r2, Some(503), Duration::from_millis(1));
+    m.served(&r2, None, Duration::from_millis(1));
+    m.unrouted(Some(400));
     let s = scrape(&m);
     for line in [
         r#"ringlb_requests_total{class="2xx",replica="r1"} 2"#,
@@ -69,7 +74,8 @@ fn fleet_state_retries_and_admin() {
 #[test]
 fn a_replica_that_leaves_leaves_no_series() {
     let m = Metrics::new();
-    m.request(Some("gone"), Some(200), Duration::from_millis(1));
+    let gone = series("gone");
+    m.served(&gone, Some(200), Duration::from_millis(1));
     m.fleet(&[("gone", true), ("kept", true)]);
     m.replica_state("gone", ReplicaState::Up, true);
     m.heartbeat_failure("gone");
@@ -80,6 +86,10 @@ fn a_replica_that_leaves_leaves_no_series() {
     let s = scrape(&m);
     assert!(!s.contains("\"gone\""), "{s}");
     assert!(s.contains(r#"ringlb_ring_member{replica="kept"} 1"#), "{s}");
+    // A request that was still on its way when the replica left does not
+    // bring its series back.
+    m.served(&gone, Some(200), Duration::from_millis(1));
+    assert!(!scrape(&m).contains("\"gone\""), "{s}");
 }
 
 #[test]

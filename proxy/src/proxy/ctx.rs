@@ -21,10 +21,10 @@ pub struct RequestCtx {
     pub(super) upstream_answered: Option<Instant>,
     /// The request's ring slot, computed once.
     pub(super) slot: Option<u64>,
-    /// The replica of the current attempt: its address, its name, and the
-    /// lease that counts this request among its requests in flight.
+    /// The replica of the current attempt: its address, and the lease that
+    /// counts this request among its requests in flight (after a failure,
+    /// ended but kept: it names the replica tried last).
     pub(super) current: Option<SocketAddr>,
-    pub(super) replica: Option<Arc<str>>,
     pub(super) lease: Option<Lease>,
     /// Replicas that already failed this request.
     pub(super) tried: Vec<SocketAddr>,
@@ -45,7 +45,6 @@ impl RequestCtx {
             upstream_answered: None,
             slot: None,
             current: None,
-            replica: None,
             lease: None,
             tried: Vec::new(),
             failovers: 0,
@@ -59,6 +58,13 @@ impl RequestCtx {
         if let Some(addr) = self.current {
             self.tried.push(addr);
         }
-        self.lease = None;
+        if let Some(lease) = &mut self.lease {
+            lease.end();
+        }
+    }
+
+    /// The name of the replica tried last, if any.
+    pub(super) fn replica(&self) -> Option<&Arc<str>> {
+        self.lease.as_ref().map(|l| l.replica().name())
     }
 }

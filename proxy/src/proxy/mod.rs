@@ -111,7 +111,7 @@ impl RingProxy {
     /// replica: only while the ring still has it at that address (news
     /// about a replica that was replaced under its name is stale).
     fn report(&self, ctx: &RequestCtx) {
-        let (Some(name), Some(addr)) = (&ctx.replica, ctx.current) else {
+        let (Some(name), Some(addr)) = (ctx.replica(), ctx.current) else {
             return;
         };
         if self
@@ -205,10 +205,14 @@ impl ProxyHttp for RingProxy {
     ) -> Result<Box<HttpPeer>> {
         let ring = self.ring.load();
         if ring.is_empty() {
-            return Err(Error::explain(
-                ErrorType::HTTPStatus(503),
-                "no replica is available",
-            ));
+            // A request that already tried replicas says so, also when the
+            // health keeper took the last of them out meanwhile.
+            let why = if ctx.tried.is_empty() {
+                "no replica is available"
+            } else {
+                "no replica could be reached"
+            };
+            return Err(Error::explain(ErrorType::HTTPStatus(503), why));
         }
         let slot = match ctx.slot {
             Some(s) => s,
@@ -221,7 +225,11 @@ impl ProxyHttp for RingProxy {
         // The policy's pick (the owner first, then clockwise, within the
         // load bound if one is set); never a replica that already failed
         // this request, nor one that is leaving.
-        ctx.lease = None;
+        // A retry ends the previous attempt's count first (its lease keeps
+        // naming the replica, should no other be found).
+        if let Some(lease) = &mut ctx.lease {
+            lease.end();
+        }
         let Some((member, lease)) = self.policy.pick(&ring, slot, &ctx.tried) else {
             return Err(Error::explain(
                 ErrorType::HTTPStatus(503),
@@ -229,9 +237,12 @@ impl ProxyHttp for RingProxy {
             ));
         };
         ctx.current = Some(member.addr);
-        ctx.replica = Some(member.name.clone());
         ctx.lease = Some(lease);
-        ctx.upstream_started.get_or_insert_with(Instant::now);
+        if self.access_log.is_some() {
+            // Only the access log reports the upstream time: no clock read
+            // per request without it.
+            ctx.upstream_started.get_or_insert_with(Instant::now);
+        }
         Ok(Box::new(self.peer(member.addr)))
     }
 
@@ -241,7 +252,9 @@ impl ProxyHttp for RingProxy {
         _upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        ctx.upstream_answered = Some(Instant::now());
+        if self.access_log.is_some() {
+            ctx.upstream_answered = Some(Instant::now());
+        }
         Ok(())
     }
 
@@ -254,13 +267,13 @@ impl ProxyHttp for RingProxy {
     ) -> Box<Error> {
         ctx.give_up_current();
         self.report(ctx);
-        if let Some(name) = &ctx.replica {
+        if let Some(name) = ctx.replica() {
             self.metrics.connect_failure(name);
         }
         if ctx.failovers < self.upstream.connect_retries {
             ctx.failovers += 1;
             e.set_retry(true);
-            if let Some(name) = &ctx.replica {
+            if let Some(name) = ctx.replica() {
                 self.metrics.retry(Retry::Connect, name);
             }
         }
@@ -298,7 +311,7 @@ impl ProxyHttp for RingProxy {
         if client_reused && !timed_out && ctx.reused_failures < 2 {
             ctx.reused_failures += 1;
             e.set_retry(true);
-            if let Some(name) = &ctx.replica {
+            if let Some(name) = ctx.replica() {
                 self.metrics.retry(Retry::StaleConnection, name);
             }
             return e;
@@ -317,7 +330,7 @@ impl ProxyHttp for RingProxy {
         if allowed {
             ctx.give_up_current();
             self.report(ctx);
-            if let Some(name) = &ctx.replica {
+            if let Some(name) = ctx.replica() {
                 let why = if timed_out {
                     Retry::Timeout
                 } else {

@@ -16,8 +16,11 @@ impl RingProxy {
             .as_downstream()
             .response_written()
             .map(|h| h.status.as_u16());
-        let replica = ctx.replica.as_deref();
-        self.metrics.request(replica, status, total);
+        match &ctx.lease {
+            Some(lease) => lease.replica().served(&self.metrics, status, total),
+            None => self.metrics.unrouted(status),
+        }
+        let replica = ctx.replica().map(|name| &**name);
         if let Some(log) = &self.access_log {
             let req = session.req_header();
             log.write(&Entry {

@@ -32,13 +32,13 @@ pub struct Member {
 impl Member {
     /// A member with a counter of its own.
     pub fn new(name: &str, addr: SocketAddr) -> Self {
-        Member::with_load(name, addr, InFlight::new())
+        Member::with_load(addr, InFlight::new(name))
     }
 
-    /// A member counting its requests in `load`.
-    pub fn with_load(name: &str, addr: SocketAddr, load: Arc<InFlight>) -> Self {
+    /// A member counting its requests in `load` (which names it).
+    pub fn with_load(addr: SocketAddr, load: Arc<InFlight>) -> Self {
         Member {
-            name: Arc::from(name),
+            name: load.name().clone(),
             addr,
             load,
         }
@@ -93,6 +93,10 @@ pub struct Ring {
     members: Vec<Member>,
     points: Vec<Point>,
     buckets: Vec<u32>,
+    /// `floor(2^64 * buckets / slots)` when there are fewer buckets than
+    /// slots: a slot's bucket is then one multiplication, never a 128-bit
+    /// division (see [`Ring::bucket_of`]).
+    bucket_scale: Option<u64>,
 }
 
 impl Ring {
@@ -105,6 +109,7 @@ impl Ring {
             members: Vec::new(),
             points: Vec::new(),
             buckets: Vec::new(),
+            bucket_scale: None,
         }
     }
 
@@ -154,8 +159,13 @@ impl Ring {
             members,
             points,
             buckets: Vec::new(),
+            bucket_scale: None,
         };
         ring.buckets = ring.bucket_table();
+        let b = ring.buckets.len() as u64;
+        if b < ring.slots {
+            ring.bucket_scale = Some(((u128::from(b) << 64) / u128::from(ring.slots)) as u64);
+        }
         Ok(ring)
     }
 
@@ -196,9 +206,17 @@ impl Ring {
         }
     }
 
+    /// The bucket of `slot`, or one before it: `slot * scale / 2^64` never
+    /// exceeds `slot * B / M`, and a bucket's entry points at or before
+    /// every slot of the buckets after it, so the scan in
+    /// [`Ring::point_at_or_after`] still ends at the right point.
+    #[inline]
     fn bucket_of(&self, slot: u64) -> usize {
-        let b = self.buckets.len() as u128;
-        ((u128::from(slot) * b) / u128::from(self.slots)) as usize
+        match self.bucket_scale {
+            Some(scale) => ((u128::from(slot) * u128::from(scale)) >> 64) as usize,
+            // One bucket per slot.
+            None => slot as usize,
+        }
     }
 
     fn bucket_table(&self) -> Vec<u32> {
@@ -234,6 +252,16 @@ impl Ring {
         }
     }
 
+    /// `slot` on the ring; a family's slots already are (no division then).
+    #[inline]
+    fn wrap(&self, slot: u64) -> u64 {
+        if slot < self.slots {
+            slot
+        } else {
+            slot % self.slots
+        }
+    }
+
     /// The slot of a request key.
     #[inline]
     pub fn slot_of(&self, key: RequestKey<'_>) -> u64 {
@@ -246,7 +274,7 @@ impl Ring {
         if self.points.is_empty() {
             return None;
         }
-        let p = self.points[self.point_at_or_after(slot % self.slots)];
+        let p = self.points[self.point_at_or_after(self.wrap(slot))];
         Some(&self.members[p.owner as usize])
     }
 
@@ -262,7 +290,7 @@ impl Ring {
         let start = if self.points.is_empty() {
             0
         } else {
-            self.point_at_or_after(slot % self.slots)
+            self.point_at_or_after(self.wrap(slot))
         };
         Clockwise {
             ring: self,
@@ -355,7 +383,11 @@ impl<'a> Iterator for Clockwise<'a> {
     fn next(&mut self) -> Option<&'a Member> {
         let n = self.ring.points.len();
         while self.step < n {
-            let p = self.ring.points[(self.start + self.step) % n];
+            let mut i = self.start + self.step;
+            if i >= n {
+                i -= n;
+            }
+            let p = self.ring.points[i];
             self.step += 1;
             let owner = p.owner as usize;
             if self.seen.insert(owner) {
