@@ -190,6 +190,37 @@ fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() {
 }
 
 #[test]
+fn blank_lines_alone_do_not_pass_for_a_header() {
+    // The parser skips blank lines before a request line, so "\r\n\r\n"
+    // is not a header: it must not switch the deadlines off, on a new
+    // connection or between kept-alive requests.
+    let lb = Ringlb::start(&format!(
+        "{RING}  clients:\n    header_timeout_ms: 500\n    idle_timeout_ms: 1000\n"
+    ));
+    let mut fresh = TcpStream::connect(lb.proxy_addr()).unwrap();
+    fresh.write_all(b"\r\n\r\n").unwrap();
+    let began = Instant::now();
+    let (got, closed) = read_all(&mut fresh, Duration::from_secs(4));
+    assert!(closed && got.is_empty(), "{got:?}");
+    assert!(
+        began.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        began.elapsed()
+    );
+    let mut kept = kept_alive(lb.proxy_addr());
+    kept.write_all(b"\r\n\r\n").unwrap();
+    let began = Instant::now();
+    let (got, closed) = read_all(&mut kept, Duration::from_secs(5));
+    assert!(closed && got.is_empty(), "{got:?}");
+    // idle + header = 1.5 s at most.
+    assert!(
+        began.elapsed() < Duration::from_millis(3000),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[test]
 fn a_flood_of_connections_is_refused_cleanly_while_admin_and_heartbeats_carry_on() {
     let lb = Ringlb::start(&format!(
         "{RING}  clients:\n    max_connections: 200\n    header_timeout_ms: 30000\n"

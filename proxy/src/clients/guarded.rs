@@ -336,8 +336,11 @@ where
 fn header_is_whole(bytes: &[u8]) -> bool {
     // The usual case, a request without a body read in one piece, ends with
     // its blank line; anything else takes the marked path, which is only
-    // slower (a search here cost more than it saved).
-    bytes.ends_with(b"\r\n\r\n")
+    // slower (a search here cost more than it saved). Blank lines before a
+    // request line are skipped by the parser (httparse), so bytes that
+    // start with one are never taken for a whole header: "\r\n\r\n" alone
+    // must still meet the deadline.
+    bytes.ends_with(b"\r\n\r\n") && !matches!(bytes.first(), Some(b'\r' | b'\n'))
 }
 
 /// How a wait for a request's first bytes ended.
@@ -449,6 +452,15 @@ mod tests {
         let mut ctx = HttpPersistentSettings::for_session(&session);
         ctx.set_user_context(Box::new(HeaderSeen(Arc::new(AtomicBool::new(true)))));
         assert!(!holds_pipelined_bytes(&ctx), "{ctx:?}");
+    }
+
+    #[test]
+    fn only_a_request_line_and_its_blank_line_make_a_whole_header() {
+        assert!(header_is_whole(b"GET /home HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!header_is_whole(b"GET /home HTTP/1.1\r\nHost: a\r\n"));
+        assert!(!header_is_whole(b"\r\n\r\n"));
+        assert!(!header_is_whole(b"\r\nGET / HTTP/1.1\r\n\r\n"));
+        assert!(!header_is_whole(b"\n\r\n\r\n"));
     }
 
     #[test]

@@ -16,7 +16,10 @@
 mod connections;
 mod families;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwapOption;
 use std::time::Duration;
 
 use prometheus::{Encoder, Histogram, IntCounter, Registry, TextEncoder};
@@ -89,6 +92,9 @@ pub struct ReplicaTotals {
 pub struct Metrics {
     registry: Registry,
     f: Families,
+    /// How many times series were forgotten ([`ReplicaSeries`] handles
+    /// from before are stale).
+    forgets: AtomicU64,
 }
 
 fn class(status: Option<u16>) -> &'static str {
@@ -109,12 +115,20 @@ fn class_index(status: Option<u16>) -> usize {
 /// One replica's request series, found in the registry once (on the
 /// replica's first request of each status class) and kept with the
 /// replica ([`crate::inflight::InFlight`]), so the request path neither
-/// hashes label values nor takes the families' locks. A series removed by
-/// [`Metrics::forget`] while a request still holds it counts that request
-/// nowhere, rather than bringing the departed replica's series back.
+/// hashes label values nor takes the families' locks. After any
+/// [`Metrics::forget`] the handles are found again: a name can be back in
+/// the fleet (re-added while its predecessor drained) and must not count
+/// into series that were removed.
 #[derive(Debug)]
 pub struct ReplicaSeries {
     replica: Arc<str>,
+    handles: ArcSwapOption<Handles>,
+}
+
+/// The handles, valid while no series was forgotten since `generation`.
+#[derive(Debug, Default)]
+struct Handles {
+    generation: u64,
     requests: [OnceLock<IntCounter>; CLASSES.len()],
     duration: OnceLock<Histogram>,
 }
@@ -123,8 +137,7 @@ impl ReplicaSeries {
     pub fn new(replica: Arc<str>) -> ReplicaSeries {
         ReplicaSeries {
             replica,
-            requests: Default::default(),
-            duration: OnceLock::new(),
+            handles: ArcSwapOption::empty(),
         }
     }
 }
@@ -133,7 +146,11 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let f = Families::register(&registry);
-        Metrics { registry, f }
+        Metrics {
+            registry,
+            f,
+            forgets: AtomicU64::new(0),
+        }
     }
 
     /// The scrape: every metric in Prometheus text format.
@@ -191,16 +208,27 @@ impl Metrics {
     /// One finished request whose last replica was `series`'s, with the
     /// status sent (if any) and how long it took from its header to the end.
     pub fn served(&self, series: &ReplicaSeries, status: Option<u16>, took: Duration) {
+        let generation = self.forgets.load(Ordering::Acquire);
+        let mut handles = series.handles.load();
+        if handles.as_ref().is_none_or(|h| h.generation != generation) {
+            series.handles.store(Some(Arc::new(Handles {
+                generation,
+                ..Handles::default()
+            })));
+            handles = series.handles.load();
+        }
+        let Some(h) = handles.as_ref() else {
+            return;
+        };
         let i = class_index(status);
-        series.requests[i]
+        h.requests[i]
             .get_or_init(|| {
                 self.f
                     .requests
                     .with_label_values(&[&series.replica, CLASSES[i]])
             })
             .inc();
-        series
-            .duration
+        h.duration
             .get_or_init(|| self.f.duration.with_label_values(&[&series.replica]))
             .observe(took.as_secs_f64());
     }
@@ -313,6 +341,9 @@ impl Metrics {
         for vec in [&self.f.ring_member, &self.f.in_flight] {
             let _ = vec.remove_label_values(&[replica]);
         }
+        // After the removal: a request that sees the new count finds (or
+        // makes) the series afresh.
+        self.forgets.fetch_add(1, Ordering::AcqRel);
     }
 }
 

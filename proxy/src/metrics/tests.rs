@@ -86,10 +86,26 @@ fn a_replica_that_leaves_leaves_no_series() {
     let s = scrape(&m);
     assert!(!s.contains("\"gone\""), "{s}");
     assert!(s.contains(r#"ringlb_ring_member{replica="kept"} 1"#), "{s}");
-    // A request that was still on its way when the replica left does not
-    // bring its series back.
-    m.served(&gone, Some(200), Duration::from_millis(1));
-    assert!(!scrape(&m).contains("\"gone\""), "{s}");
+}
+
+#[test]
+fn a_name_back_in_the_fleet_counts_into_live_series() {
+    // Re-added while its predecessor drained: the predecessor's departure
+    // forgets the name's series, and the new replica's requests must show.
+    let m = Metrics::new();
+    let back = series("x");
+    m.served(&back, Some(200), Duration::from_millis(1));
+    m.forget("x");
+    m.served(&back, Some(200), Duration::from_millis(1));
+    let s = scrape(&m);
+    assert!(
+        s.contains(r#"ringlb_requests_total{class="2xx",replica="x"} 1"#),
+        "{s}"
+    );
+    assert!(
+        s.contains(r#"ringlb_request_duration_seconds_count{replica="x"} 1"#),
+        "{s}"
+    );
 }
 
 #[test]
