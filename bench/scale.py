@@ -15,6 +15,8 @@ Pingora, medians over alternating rounds. On 2 cores:
 
 usage: bench/scale.py [--threads 1,2,4,8] [--rounds 2] [--duration 5] [--conns 256]
 (adapted from the team's shared scale-bench.py: bare Pingora at every T)
+env: ONLY=ringlb,pingora-bare (these rows only); BASELINE=path/to/old/ringlb
+(an A/B row, "ringlb-base", with the same config); WS_VARIANT=1
 """
 import argparse, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -31,6 +33,7 @@ end
 BACKENDS = ["127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"]
 WS_VARIANT = os.environ.get("WS_VARIANT") == "1"  # add ringlb with work_stealing: true
 ONLY = [x for x in os.environ.get("ONLY", "").split(",") if x]  # restrict to these servers
+BASELINE = os.environ.get("BASELINE")  # another ringlb build: an A/B row "ringlb-base"
 
 
 def b(name):
@@ -202,6 +205,8 @@ locations = ["lo"]
 threads = {T}
 """)
         out["pingap"] = [b("pingap"), "-c", os.path.join(pdir, "pingap.toml")]
+    if BASELINE:
+        out["ringlb-base"] = [BASELINE, "-c", rcfg]
     if WS_VARIANT:
         ws = os.path.join(w, f"ringlb{T}ws.yaml")
         open(ws, "w").write(open(rcfg).read().replace("work_stealing: false", "work_stealing: true"))
@@ -243,13 +248,14 @@ def table(title, rows, base):
     sys.stdout.flush()
 
 
-def overhead(rows):
-    """ringlb over bare Pingora at each T: what ringlb itself costs."""
-    print("\n### ringlb over bare Pingora (same T)\n")
+def overhead(rows, name="ringlb", base="pingora-bare"):
+    """name over base at each T: what ringlb itself costs over bare Pingora
+    (or, with BASELINE, what a change did)."""
+    print(f"\n### {name} over {base} (same T)\n")
     print("| T | req/s x | p99 x | CPU/req x |")
     print("|---|---|---|---|")
     for T in sorted({t for t, _ in rows}):
-        r, bare = rows.get((T, "ringlb")), rows.get((T, "pingora-bare"))
+        r, bare = rows.get((T, name)), rows.get((T, base))
         if not r or not bare:
             continue
         m = lambda rs, k: statistics.median(x[k] for x in rs)
@@ -304,6 +310,9 @@ def main():
                           f"cpu {res['cpu']:.2f} us/req", flush=True)
         table("Proxies (ratios to HAProxy at the same T)", rows, "haproxy")
         overhead(rows)
+        if BASELINE:
+            overhead(rows, "ringlb-base")
+            overhead(rows, "ringlb", "ringlb-base")
     finally:
         stop(be)
     if a.replicas:

@@ -260,11 +260,14 @@ where
         // writes to memory every thread shares.
         let mut watch = shutdown.clone();
         let mut stopping = *watch.borrow_and_update();
+        // One timer per connection, for each request's wait and header both:
+        // moved on per request (tokio extends a registered timer in place,
+        // where a new one per request was a registration and a removal).
+        let late = tokio::time::sleep_until(deadline.into());
+        tokio::pin!(late);
         loop {
             stopping = stopping || watch.has_changed().unwrap_or(true);
-            // One timer per request, for the wait and the header both.
-            let late = tokio::time::sleep_until(deadline.into());
-            tokio::pin!(late);
+            late.as_mut().reset(deadline.into());
             let mut arrived = None;
             if first || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
                 match self
