@@ -67,15 +67,7 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
-    async fn pair() -> (Stream, tokio::net::TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        let stream: Stream = Box::new(pingora_core::protocols::l4::stream::Stream::from(server));
-        (stream, client)
-    }
+    use crate::clients::loopback as pair;
 
     #[tokio::test]
     async fn takes_what_arrived_in_one_read() {

@@ -427,12 +427,7 @@ mod tests {
 
     /// A session over a real loopback connection (Pingora's `Stream`).
     async fn session() -> (ServerSession, tokio::net::TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        let stream: Stream = Box::new(pingora_core::protocols::l4::stream::Stream::from(server));
+        let (stream, client) = crate::clients::loopback().await;
         (ServerSession::new_http1(stream), client)
     }
 
