@@ -16,20 +16,6 @@ pub mod guarded;
 use std::time::Duration;
 
 pub use gate::{ConnGate, Refusal};
-
-/// A real loopback connection for unit tests: Pingora's server-side
-/// `Stream` and the client's end.
-#[cfg(test)]
-pub(crate) async fn loopback() -> (pingora_core::protocols::Stream, tokio::net::TcpStream) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    let stream: pingora_core::protocols::Stream =
-        Box::new(pingora_core::protocols::l4::stream::Stream::from(server));
-    (stream, client)
-}
 pub use guarded::{answer, ClientStats, Deadlines, Guarded, HeaderSeen};
 
 /// The `ringlb.clients` settings.
@@ -108,6 +94,20 @@ pub fn connection_budget(nofile: u64) -> usize {
     let reserve = (nofile / 10).max(1024);
     let budget = nofile.saturating_sub(reserve) / 2;
     usize::try_from(budget.max(64)).unwrap_or(usize::MAX)
+}
+
+/// A real loopback connection for unit tests: Pingora's server-side
+/// `Stream` and the client's end.
+#[cfg(test)]
+pub(crate) async fn loopback() -> (pingora_core::protocols::Stream, tokio::net::TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let stream: pingora_core::protocols::Stream =
+        Box::new(pingora_core::protocols::l4::stream::Stream::from(server));
+    (stream, client)
 }
 
 #[cfg(test)]

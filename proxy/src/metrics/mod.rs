@@ -18,10 +18,9 @@ mod families;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-
-use arc_swap::ArcSwapOption;
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use prometheus::{Encoder, Histogram, IntCounter, Registry, TextEncoder};
 
 pub use connections::ConnectionLease;
@@ -209,16 +208,18 @@ impl Metrics {
     /// status sent (if any) and how long it took from its header to the end.
     pub fn served(&self, series: &ReplicaSeries, status: Option<u16>, took: Duration) {
         let generation = self.forgets.load(Ordering::Acquire);
-        let mut handles = series.handles.load();
-        if handles.as_ref().is_none_or(|h| h.generation != generation) {
-            series.handles.store(Some(Arc::new(Handles {
-                generation,
-                ..Handles::default()
-            })));
-            handles = series.handles.load();
-        }
-        let Some(h) = handles.as_ref() else {
-            return;
+        let cached = series.handles.load();
+        let fresh;
+        let h = match cached.as_ref() {
+            Some(h) if h.generation == generation => h,
+            _ => {
+                fresh = Arc::new(Handles {
+                    generation,
+                    ..Handles::default()
+                });
+                series.handles.store(Some(fresh.clone()));
+                &fresh
+            }
         };
         let i = class_index(status);
         h.requests[i]
