@@ -15,7 +15,9 @@ are zeroed and --requests keep-alive requests (16 connections, random
 6-digit X-Request-Id) are counted. Then, without valgrind, the same load
 under `perf stat -e raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom`.
 
-usage: bench/instructions.py [--requests 4000] [--baseline OLD_RINGLB]
+usage: bench/instructions.py [--requests 4000] [--baseline OLD_RINGLB] [--keep DIR]
+(--keep DIR keeps each proxy's callgrind profile as DIR/NAME.callgrind, for
+callgrind_annotate; use unstripped binaries, e.g. BIN=target/release)
 (needs valgrind; perf is optional; binaries as bench/scale.py finds them:
 BIN, else .bench/bin from bench/pack.sh)
 """
@@ -54,7 +56,7 @@ def load(total, conns=16):
     return sum(oks)
 
 
-def instructions(argv, work, n):
+def instructions(argv, work, n, keep=None):
     out = os.path.join(work, "cg.out")
     p = start(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + argv, "0")
     try:
@@ -68,6 +70,8 @@ def instructions(argv, work, n):
     dumps = [f for f in glob.glob(out + "*") if re.search(r"\.\d+$", f)]
     text = open(sorted(dumps, key=os.path.getmtime)[0]).read()
     total = int(re.search(r"^(?:summary|totals): (\d+)", text, re.M).group(1))
+    if keep:
+        open(keep, "w").write(text)
     for f in glob.glob(out + "*"):
         os.remove(f)
     return ok, total / n
@@ -101,6 +105,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--baseline", metavar="RINGLB", help="another ringlb build, as a third row")
+    ap.add_argument("--keep", metavar="DIR", help="keep each proxy's callgrind profile in DIR")
     a = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
@@ -120,7 +125,11 @@ def main():
         for name, argv in servers.items():
             if argv is None:
                 continue
-            ok, ir = instructions(argv, work, a.requests)
+            keep = None
+            if a.keep:
+                os.makedirs(a.keep, exist_ok=True)
+                keep = os.path.join(a.keep, name.replace(" ", "-") + ".callgrind")
+            ok, ir = instructions(argv, work, a.requests, keep)
             sc = syscalls(argv, work, a.requests)
             results[name] = (ir, sc)
             print(f"{name}: {ok}/{a.requests} ok, {ir:.0f} instructions per request, syscalls {sc}",

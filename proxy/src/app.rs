@@ -38,15 +38,6 @@ fn client_listener(addr: SocketAddr, read_buffer: usize) -> ListenerConfig {
 
 /// Adds ringlb's services to `server`.
 pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, String> {
-    // Pingora's timeouts of a second or more on tokio's timer (pingora-timeout's own
-    // setting). Each request arms one or two (the replica's answer, the
-    // pooled connection's idle time): pingora-timeout's "fast" timer costs
-    // a clock read, a lock and a map lookup per timeout, plus a check of
-    // its clock thread per timeout created; tokio's is a slot in this
-    // thread's wheel. Measured: about 550 fewer instructions per request.
-    pingora_timeout::fast_timeout::set_fast_timeout_to_tokio_threshold(Some(
-        std::time::Duration::ZERO,
-    ));
     // Before anything is started: a log that cannot be opened stops start-up.
     let access_log = settings
         .access_log

@@ -77,13 +77,14 @@ fn main() -> ExitCode {
         settings.admin.listen = l;
     }
     // Pingora's own keys, checked now so -t covers them too.
-    let conf = match ServerConf::load_yaml_with_opt_override(&cli.pingora) {
+    let mut conf = match ServerConf::load_yaml_with_opt_override(&cli.pingora) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ringlb: {}: {e}", path.display());
             return ExitCode::from(2);
         }
     };
+    settings.pingora.apply(&mut conf);
     if cli.pingora.test {
         println!("ringlb: {} is valid", path.display());
         return ExitCode::SUCCESS;

@@ -17,7 +17,8 @@
 //!   answer; past that the connection is closed and counted;
 //! - a connection waits for the first bytes of each request before Pingora
 //!   builds its session (unless Pingora already holds the next request's
-//!   bytes, see [`holds_pipelined_bytes`]), so an idle connection holds no
+//!   bytes: see [`super::counted`] for the usual case, where it cannot, and
+//!   [`holds_pipelined_bytes`] for the others), so an idle connection holds no
 //!   request state: no session, no 4 KiB header buffer, no per-request
 //!   future (about 9 KB). That is most of what an idle keep-alive
 //!   connection used to cost. The bytes read by the wait become the
@@ -34,7 +35,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -43,9 +44,10 @@ use pingora_core::protocols::http::ServerSession;
 use pingora_core::protocols::Stream;
 use pingora_core::server::ShutdownWatch;
 use pingora_http::ResponseHeader;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use super::arrival::Arrival;
+use super::counted::Counted;
 use super::gate::{ConnGate, Refusal};
 use crate::metrics::Metrics;
 
@@ -250,8 +252,10 @@ where
         // connection that has not sent its request when it shuts down:
         // pingora-proxy `handle_new_request`, "service shutting down"), and
         // a silent or idle client holds no request state.
-        let mut stream = stream;
+        let mut stream = Counted::wrap(stream);
         let mut deadline = Instant::now() + self.deadlines.header;
+        // Whether the last request left no bytes of a next one with Pingora.
+        let mut left_nothing = false;
         let mut first = true;
         let mut settings = None;
         // The connection's own view of the shutdown flag: read once here,
@@ -263,13 +267,13 @@ where
         // One timer per connection, for each request's wait and header both:
         // moved on per request (tokio extends a registered timer in place,
         // where a new one per request was a registration and a removal).
-        let late = tokio::time::sleep_until(deadline.into());
+        let late = tokio::time::sleep_until(deadline);
         tokio::pin!(late);
         loop {
             stopping = stopping || watch.has_changed().unwrap_or(true);
-            late.as_mut().reset(deadline.into());
+            late.as_mut().reset(deadline);
             let mut arrived = None;
-            if first || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
+            if first || left_nothing || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
                 match self
                     .arrival(&mut stream, late.as_mut(), first, &mut watch, stopping)
                     .await
@@ -282,6 +286,7 @@ where
                     }
                 }
             }
+            let mark = Counted::bytes_read(&stream);
             let mut session = ServerSession::new_http1(stream);
             if let Some(settings) = settings.take() {
                 settings.apply_to_session(&mut session);
@@ -322,6 +327,8 @@ where
                 }
             };
             let (next, persistent) = reused?.consume();
+            // A whole, lone header and no read since: nothing was left over.
+            left_nothing = whole && mark.is_some() && Counted::bytes_read(&next) == mark;
             stream = next;
             settings = persistent;
             deadline = Instant::now() + self.deadlines.idle + self.deadlines.header;
@@ -334,16 +341,52 @@ where
     }
 }
 
-/// Whether `bytes` hold a request's whole header: they end with its blank
-/// line. (Bytes that are not HTTP at all fail in Pingora's parser at once.)
+/// Whether `bytes` are one request's whole header and nothing more: they
+/// end with its blank line, and hold no blank line before it. (Bytes that
+/// are not HTTP at all fail in Pingora's parser at once.)
+///
+/// The usual case, a request without a body read in one piece, is such a
+/// header; anything else takes the slower paths (the header's deadline
+/// raced, the pipelined-bytes check). The parser (httparse) ends a header
+/// at the first empty line, `\r\n` or a bare `\n` right after a line's
+/// `\n`, and skips empty lines before the request line, so bytes that
+/// start with one are never taken for a whole header: "\r\n\r\n" alone must
+/// still meet the deadline.
 fn header_is_whole(bytes: &[u8]) -> bool {
-    // The usual case, a request without a body read in one piece, ends with
-    // its blank line; anything else takes the marked path, which is only
-    // slower (a search here cost more than it saved). Blank lines before a
-    // request line are skipped by the parser (httparse), so bytes that
-    // start with one are never taken for a whole header: "\r\n\r\n" alone
-    // must still meet the deadline.
-    bytes.ends_with(b"\r\n\r\n") && !matches!(bytes.first(), Some(b'\r' | b'\n'))
+    let Some(head) = bytes.strip_suffix(b"\r\n\r\n") else {
+        return false;
+    };
+    if matches!(bytes.first(), Some(b'\r' | b'\n')) {
+        return false;
+    }
+    // Every line end before the last: the next line must not be empty. The
+    // line ends are found a word at a time (a header is a few dozen bytes
+    // with a few line ends; a general search's set-up cost more).
+    let empty_after = |at: usize| matches!(&bytes[at + 1..], [b'\n', ..] | [b'\r', b'\n', ..]);
+    const LF: u64 = u64::from_le_bytes([b'\n'; 8]);
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut words = head.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ LF;
+        // The high bit of each byte that was a '\n' (and maybe of bytes
+        // above one: each candidate is checked).
+        let mut found = x.wrapping_sub(ONES) & !x & HIGH;
+        while found != 0 {
+            let at = base + (found.trailing_zeros() / 8) as usize;
+            if bytes[at] == b'\n' && empty_after(at) {
+                return false;
+            }
+            found &= found - 1;
+        }
+        base += 8;
+    }
+    !words
+        .remainder()
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && empty_after(base + i))
 }
 
 /// How a wait for a request's first bytes ended.
@@ -453,12 +496,54 @@ mod tests {
     }
 
     #[test]
-    fn only_a_request_line_and_its_blank_line_make_a_whole_header() {
+    fn only_one_request_line_and_its_blank_line_make_a_whole_header() {
         assert!(header_is_whole(b"GET /home HTTP/1.1\r\nHost: a\r\n\r\n"));
         assert!(!header_is_whole(b"GET /home HTTP/1.1\r\nHost: a\r\n"));
         assert!(!header_is_whole(b"\r\n\r\n"));
         assert!(!header_is_whole(b"\r\nGET / HTTP/1.1\r\n\r\n"));
         assert!(!header_is_whole(b"\n\r\n\r\n"));
+        // Line ends may be bare LFs; one header only, so nothing is left
+        // over for the next request.
+        assert!(header_is_whole(b"GET / HTTP/1.1\nHost: a\r\n\r\n"));
+        let two = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert!(!header_is_whole(two));
+        assert!(!header_is_whole(
+            b"GET / HTTP/1.1\n\nGET / HTTP/1.1\r\n\r\n"
+        ));
+        assert!(!header_is_whole(b"GET / HTTP/1.1\n\r\n\r\n"));
+        // A body that ends like a header is more than a header.
+        assert!(!header_is_whole(
+            b"PUT / HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n"
+        ));
+    }
+
+    /// `header_is_whole` said plainly: the first empty line (the parser's
+    /// end of the header) is the one that ends the bytes.
+    fn whole_plainly(bytes: &[u8]) -> bool {
+        if !bytes.ends_with(b"\r\n\r\n") || matches!(bytes.first(), Some(b'\r' | b'\n')) {
+            return false;
+        }
+        let end = (0..bytes.len()).find_map(|i| match &bytes[i..] {
+            [b'\n', b'\n', ..] => Some(i + 2),
+            [b'\n', b'\r', b'\n', ..] => Some(i + 3),
+            _ => None,
+        });
+        end == Some(bytes.len())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_at_a_time_search_agrees_with_the_plain_one(
+            body in proptest::collection::vec(
+                proptest::sample::select(&b"aZ: \r\n\x8a\x0b"[..]), 0..70),
+            ends in proptest::bool::ANY,
+        ) {
+            let mut bytes = body;
+            if ends {
+                bytes.extend_from_slice(b"\r\n\r\n");
+            }
+            proptest::prop_assert_eq!(header_is_whole(&bytes), whole_plainly(&bytes), "{:?}", bytes);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! `early_request_filter`.
 
 mod arrival;
+mod counted;
 pub mod gate;
 pub mod guarded;
 

@@ -11,6 +11,9 @@ use serde::Deserialize;
 pub struct FileRoot {
     #[serde(default)]
     pub ringlb: Option<RinglbFile>,
+    /// Which of Pingora's keys that ringlb gives a default the file sets.
+    #[serde(flatten)]
+    pub pingora: super::pingora::PingoraKeys,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,7 @@
 mod docker;
 mod file;
 mod operations;
+mod pingora;
 mod settings;
 mod token;
 
@@ -18,6 +19,7 @@ mod tests;
 use std::path::Path;
 
 pub use operations::{AccessLogTarget, AccessSettings};
+pub use pingora::PingoraKeys;
 pub use settings::{
     AdminSettings, KeySource, ReplicaSettings, RingSettings, Settings, UpstreamSettings,
 };
@@ -87,13 +89,16 @@ impl Settings {
             path: origin.to_string(),
             message: describe_yaml_error(&e),
         })?;
-        settings::validate(root.ringlb.unwrap_or_default()).map_err(|(key, message)| {
-            ConfigError::Invalid {
-                path: origin.to_string(),
-                key,
-                message,
-            }
-        })
+        let mut settings =
+            settings::validate(root.ringlb.unwrap_or_default()).map_err(|(key, message)| {
+                ConfigError::Invalid {
+                    path: origin.to_string(),
+                    key,
+                    message,
+                }
+            })?;
+        settings.pingora = root.pingora;
+        Ok(settings)
     }
 }
 

@@ -30,6 +30,9 @@ pub struct Settings {
     pub clients: ClientSettings,
     /// Where access log lines go; `None`: no access log (the default).
     pub access_log: Option<AccessLogTarget>,
+    /// Which of Pingora's keys ringlb gives a default the file sets itself
+    /// ([`super::PingoraKeys::apply`]).
+    pub pingora: super::PingoraKeys,
 }
 
 #[derive(Debug, Clone)]
@@ -466,6 +469,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
         upstream,
         replicas,
         health,
+        pingora: Default::default(),
     })
 }
 

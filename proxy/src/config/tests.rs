@@ -547,3 +547,31 @@ fn http2_toward_replicas_is_opt_in() {
     );
     assert!(why.contains("must be 1..=10000"), "{why}");
 }
+
+/// ringlb puts Pingora's timeouts of a second or more on tokio's timer
+/// unless the file sets the threshold itself (to a number or to null).
+#[test]
+fn pingoras_timer_threshold_is_ringlbs_unless_the_file_sets_it() {
+    use ::pingora::server::configuration::ServerConf;
+    let applied = |yaml: &str| {
+        let mut conf = ServerConf::from_yaml(yaml).expect("Pingora reads it");
+        parse(yaml).unwrap().pingora.apply(&mut conf);
+        conf.fast_timeout_to_tokio_threshold_seconds
+    };
+    assert_eq!(applied("---\nthreads: 2\n"), Some(0));
+    assert_eq!(
+        applied("---\nthreads: 2\nfast_timeout_to_tokio_threshold_seconds: 120\n"),
+        Some(120)
+    );
+    assert_eq!(
+        applied("---\nfast_timeout_to_tokio_threshold_seconds: null\n"),
+        None
+    );
+    // Still a Pingora key, not one of ringlb's: it is not checked here.
+    assert_eq!(
+        applied(
+            "---\nfast_timeout_to_tokio_threshold_seconds: 5\nringlb:\n  listen: 127.0.0.1:5000\n"
+        ),
+        Some(5)
+    );
+}
