@@ -5,11 +5,39 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::fake::{Behaviour, FakeReplica};
 use common::{bin, Ringlb};
 use ringlb_harness::Launch;
+
+/// Sends one request for `/home` on `s` and reads its answer.
+fn get_home(s: &mut TcpStream) -> String {
+    s.write_all(b"GET /home HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.ends_with(b"}") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the answer: {answer:?}");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// How long until the server closes `s` (which must get no more bytes).
+fn closed_after(s: &mut TcpStream, since: Instant) -> Duration {
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        s.read(&mut buf).map_err(|e| e.kind()),
+        Ok(0),
+        "bytes, not a close"
+    );
+    since.elapsed()
+}
 
 #[test]
 fn sigterm_lets_a_request_in_flight_finish() {
@@ -19,25 +47,39 @@ fn sigterm_lets_a_request_in_flight_finish() {
         slow.addr
     );
     let mut lb = Ringlb::launch(Launch::new(bin("ringlb"), yaml));
-    let url = lb.url("/home");
+    // A kept-alive connection, idle when the signal comes.
+    let mut idle = TcpStream::connect(lb.proxy_addr()).unwrap();
+    assert!(get_home(&mut idle).starts_with("HTTP/1.1 200"));
+    slow.next_arrival(Duration::from_secs(1));
+    let mut busy = TcpStream::connect(lb.proxy_addr()).unwrap();
     let client = std::thread::spawn(move || {
-        let r = reqwest::blocking::get(url).expect("an answer");
-        (
-            r.status().as_u16(),
-            r.text().unwrap_or_default(),
-            Instant::now(),
-        )
+        let answer = get_home(&mut busy);
+        let answered = Instant::now();
+        (answer, answered, closed_after(&mut busy, answered))
     });
     // The replica has the request: it is in flight. Now SIGTERM.
     let line = slow.next_arrival(Duration::from_secs(10));
     assert!(line.starts_with("GET /home"), "{line}");
     let signalled = Instant::now();
+    let closer = std::thread::spawn(move || closed_after(&mut idle, signalled));
     let stopped = lb.stop_within(libc::SIGTERM, Duration::from_secs(15));
-    let (status, body, answered) = client.join().unwrap();
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        body,
-        r#"{"message": "Hello from Server: slow", "status": "successful"}"#
+    // Both kept-alive connections are closed when they are idle, at the
+    // signal or after the answer, not when the process exits after its
+    // 3 s grace period.
+    let idle_closed = closer.join().unwrap();
+    assert!(
+        idle_closed < Duration::from_secs(1),
+        "the idle kept-alive connection closed {idle_closed:?} after SIGTERM"
+    );
+    let (answer, answered, busy_closed) = client.join().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"message": "Hello from Server: slow", "status": "successful"}"#),
+        "{answer}"
+    );
+    assert!(
+        busy_closed < Duration::from_secs(1),
+        "the connection of the request in flight closed {busy_closed:?} after its answer"
     );
     assert!(
         stopped.by_itself,

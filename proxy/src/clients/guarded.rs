@@ -31,6 +31,7 @@
 //! admin app marks it.
 
 use std::any::Any;
+use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +45,7 @@ use pingora_core::protocols::http::ServerSession;
 use pingora_core::protocols::Stream;
 use pingora_core::server::ShutdownWatch;
 use pingora_http::ResponseHeader;
+use tokio::sync::watch::error::RecvError;
 use tokio::time::{Instant, Sleep};
 
 use super::arrival::Arrival;
@@ -157,7 +159,7 @@ impl<A> Guarded<A> {
         stream: &mut Stream,
         late: Pin<&mut Sleep>,
         first: bool,
-        watch: &mut ShutdownWatch,
+        shutdown: Pin<&mut impl Future<Output = Result<(), RecvError>>>,
         stopping: bool,
     ) -> Wait {
         // A kept-alive connection is closed at shutdown, after a request
@@ -167,7 +169,7 @@ impl<A> Guarded<A> {
             if first {
                 std::future::pending::<()>().await;
             } else if !stopping {
-                let _ = watch.changed().await;
+                let _ = shutdown.await;
             }
         };
         tokio::select! {
@@ -264,6 +266,13 @@ where
         // writes to memory every thread shares.
         let mut watch = shutdown.clone();
         let mut stopping = *watch.borrow_and_update();
+        // The wait for a shutdown, made once: it joins the watch's list of
+        // waiters when first polled and stays there, where a wait made per
+        // request joined and left it each time. It ends only the waits
+        // between requests, and only once (the connection then closes).
+        let mut waiter = watch.clone();
+        let stop = waiter.changed();
+        tokio::pin!(stop);
         // One timer per connection, for each request's wait and header both:
         // moved on per request (tokio extends a registered timer in place,
         // where a new one per request was a registration and a removal).
@@ -275,7 +284,7 @@ where
             let mut arrived = None;
             if first || left_nothing || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
                 match self
-                    .arrival(&mut stream, late.as_mut(), first, &mut watch, stopping)
+                    .arrival(&mut stream, late.as_mut(), first, stop.as_mut(), stopping)
                     .await
                 {
                     Wait::Bytes(bytes) => arrived = Some(bytes),
