@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """What ringlb adds per request, counted instead of timed: user-space
 instructions per request (valgrind's callgrind) and, with `perf`, system
-calls per request, for ringlb beside a bare Pingora proxy (and, with
---baseline, another ringlb build).
+calls per request, for ringlb beside a bare Pingora proxy, the same with ringlb's upstream
+timeouts (`bare_proxy --timeouts`: what Pingora itself spends on them),
+and, with --baseline, another ringlb build.
 
 On a shared 2-core VM, req/s and CPU per request swing by 5-20% from round
 to round; instruction and system-call counts do not (two runs of bare
@@ -118,7 +119,11 @@ def main():
         for x in BACKENDS:
             wait_http(int(x.rsplit(":", 1)[1]))
         rows = proxies(work, 1, PORT, os.path.exists(b("bare_proxy")))
-        servers = {"pingora-bare": rows.get("pingora-bare"), "ringlb": rows["ringlb"]}
+        bare = rows.get("pingora-bare")
+        servers = {"pingora-bare": bare,
+                   # Pingora with ringlb's upstream timeouts: what those settings cost in Pingora.
+                   "pingora-bare --timeouts": bare and bare[:3] + ["--timeouts"] + bare[3:],
+                   "ringlb": rows["ringlb"]}
         if a.baseline:
             servers["ringlb baseline"] = [a.baseline] + rows["ringlb"][1:]
         results = {}

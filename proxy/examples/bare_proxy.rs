@@ -2,7 +2,11 @@
 //! timeouts, no filters) with ringlb's build settings: the floor against
 //! which ringlb's own per-request cost is measured (see bench/).
 //!
-//! usage: bare_proxy [--threads N] LISTEN UPSTREAM [UPSTREAM...]
+//! With `--timeouts`, the upstream timeouts of ringlb's default config
+//! (connect 500 ms, read and write 2 s, pooled idle 20 s, on tokio's timer
+//! as ringlb sets it): what Pingora itself costs for those settings.
+//!
+//! usage: bare_proxy [--threads N] [--timeouts] LISTEN UPSTREAM [UPSTREAM...]
 
 use async_trait::async_trait;
 use pingora::server::configuration::ServerConf;
@@ -11,11 +15,15 @@ use pingora_core::upstreams::peer::HttpPeer;
 use pingora_core::Result;
 use pingora_proxy::{ProxyHttp, Session};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-struct Bare(Vec<SocketAddr>);
+struct Bare {
+    upstreams: Vec<SocketAddr>,
+    timeouts: bool,
+}
 
 #[async_trait]
 impl ProxyHttp for Bare {
@@ -30,8 +38,17 @@ impl ProxyHttp for Bare {
             .map_or(0, |v| {
                 v.as_bytes().iter().map(|b| *b as usize).sum::<usize>()
             });
-        let addr = self.0[id % self.0.len()];
-        Ok(Box::new(HttpPeer::new(addr, false, String::new())))
+        let addr = self.upstreams[id % self.upstreams.len()];
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        if self.timeouts {
+            let o = &mut peer.options;
+            o.connection_timeout = Some(Duration::from_millis(500));
+            o.total_connection_timeout = Some(Duration::from_millis(500));
+            o.read_timeout = Some(Duration::from_secs(2));
+            o.write_timeout = Some(Duration::from_secs(2));
+            o.idle_timeout = Some(Duration::from_secs(20));
+        }
+        Ok(Box::new(peer))
     }
 }
 
@@ -45,11 +62,15 @@ fn main() {
             .expect("--threads N");
         args.drain(..2);
     }
+    let timeouts = args.first().is_some_and(|a| a == "--timeouts");
+    if timeouts {
+        args.remove(0);
+    }
     let (listen, ups) = args
         .split_first()
-        .expect("usage: bare_proxy [--threads N] LISTEN UPSTREAM...");
+        .expect("usage: bare_proxy [--threads N] [--timeouts] LISTEN UPSTREAM...");
     let ups: Vec<SocketAddr> = ups.iter().map(|u| u.parse().expect("ip:port")).collect();
-    let conf = ServerConf {
+    let mut conf = ServerConf {
         threads,
         work_stealing: false,
         // As bench/scale.py configures ringlb.
@@ -58,9 +79,17 @@ fn main() {
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
+    if timeouts {
+        // As ringlb sets it (its config/pingora.rs).
+        conf.fast_timeout_to_tokio_threshold_seconds = Some(0);
+    }
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    let mut proxy = pingora_proxy::http_proxy_service(&server.configuration, Bare(ups));
+    let bare = Bare {
+        upstreams: ups,
+        timeouts,
+    };
+    let mut proxy = pingora_proxy::http_proxy_service(&server.configuration, bare);
     proxy.add_tcp(listen);
     server.add_service(proxy);
     server.run(RunArgs::default());
