@@ -13,8 +13,9 @@
 //! in the loop's own read, and during which nothing more was read, leaves
 //! nothing behind; only the others (bodies, pipelining) take the slow check.
 //!
-//! Pingora takes any [`IO`] as a connection (`Stream` is `Box<dyn IO>`);
-//! every call is passed through to the accepted stream unchanged.
+//! Pingora takes any `IO` as a connection (`Stream` is `Box<dyn IO>`, and
+//! pingora-core implements `IO` for every type with these traits); every
+//! call is passed through to the accepted stream unchanged.
 
 use std::io;
 use std::pin::Pin;
