@@ -419,6 +419,71 @@ fn pipelined_requests_are_answered_in_order() {
     assert_eq!(statuses(&text), vec![200; 10]);
 }
 
+/// A pipelined stream cut at random points and at request ends: each
+/// piece is its own write, so a read may end mid-header, hold whole
+/// requests, a header and the next one's start, or come while a request is
+/// at the replica. Every request is answered,
+/// in order, whatever the cuts (ringlb decides after each request whether
+/// Pingora kept bytes of the next one: `clients/counted.rs`).
+#[test]
+fn a_pipelined_stream_cut_anywhere_is_answered_in_order() {
+    use rand::{Rng, SeedableRng};
+    let lb = Ringlb::start(RING);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5_1ced);
+    for round in 0..4 {
+        let ids: Vec<u64> = (0..24)
+            .map(|i| 200_000 + round * 1_000 + i * 7_919)
+            .collect();
+        let mut stream = Vec::new();
+        // Where each request ends: half the cuts fall there, so a write
+        // may hold whole requests and nothing more.
+        let mut ends = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let request = if i % 5 == 3 {
+                format!("PUT /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {id}\r\nContent-Length: 3\r\n\r\nabc")
+            } else {
+                format!("GET /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {id}\r\n\r\n")
+            };
+            stream.extend_from_slice(request.as_bytes());
+            ends.push(stream.len());
+        }
+        let mut s = TcpStream::connect(lb.proxy_addr()).unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut sent = 0;
+        while sent < stream.len() {
+            let to = if rng.random_bool(0.5) {
+                let next = ends.iter().position(|&e| e > sent).expect("an end");
+                ends[(next + rng.random_range(0..3)).min(ends.len() - 1)]
+            } else {
+                sent + rng.random_range(1..=(stream.len() - sent).min(120))
+            };
+            s.write_all(&stream[sent..to]).unwrap();
+            sent = to;
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..3)));
+        }
+        let (text, _) = read_all(&mut s, Duration::from_millis(1500));
+        assert_eq!(statuses(&text).len(), ids.len(), "round {round}: {text}");
+        // In order: each GET from its key's owner, each PUT refused by the
+        // replica (it serves only GET on /home).
+        let answers = bodies(&text);
+        assert_eq!(answers.len(), ids.len(), "round {round}: {text}");
+        for (i, (id, body)) in ids.iter().zip(&answers).enumerate() {
+            if i % 5 == 3 {
+                assert_eq!(
+                    body["status"], "failure",
+                    "round {round}, request {i}: {body}"
+                );
+            } else {
+                assert_eq!(
+                    common::served_by(body),
+                    lb.owner(*id),
+                    "round {round}, request {i}"
+                );
+            }
+        }
+    }
+}
+
 /// A second request sent while the first is still at the replica (the case
 /// Pingora reports as "Sent data after end of body").
 fn second_request_in_flight(pipelining: bool) -> (String, bool, String) {
