@@ -382,6 +382,24 @@ fn config_check_flag_validates_and_exits() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ringlb.ring.vnodes"), "{err}");
     assert!(err.contains("bad.yaml"), "{err}");
+    // Pingora's timer threshold, which ringlb defaults: a value Pingora
+    // cannot read stops the start with the file named, as any Pingora key.
+    for value in ["abc", "-1", "[1, 2]", "99999999999999999999999"] {
+        std::fs::write(
+            &bad,
+            format!("fast_timeout_to_tokio_threshold_seconds: {value}\n"),
+        )
+        .unwrap();
+        let out = Command::new(bin("ringlb"))
+            .arg("-c")
+            .arg(&bad)
+            .arg("-t")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value}: {err}");
+        assert!(err.contains("bad.yaml"), "{value}: {err}");
+    }
 }
 
 #[test]
