@@ -85,6 +85,8 @@ fn main() -> ExitCode {
         }
     };
     settings.pingora.apply(&mut conf);
+    // Per-thread pools need a reactor per thread (proxy/worker.rs).
+    settings.upstream.pool_per_thread &= !conf.work_stealing;
     if cli.pingora.test {
         println!("ringlb: {} is valid", path.display());
         return ExitCode::SUCCESS;

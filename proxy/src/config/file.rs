@@ -79,6 +79,7 @@ pub struct UpstreamFile {
     pub retry_after_connect: Option<bool>,
     pub http2: Option<bool>,
     pub http2_streams: Option<u32>,
+    pub pool_per_thread: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

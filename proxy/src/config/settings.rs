@@ -96,6 +96,9 @@ pub struct UpstreamSettings {
     /// with up to this many requests multiplexed on one connection; `None`:
     /// HTTP/1.1 with keep-alive (the default).
     pub http2_streams: Option<usize>,
+    /// Keep each worker thread's pooled replica connections to itself
+    /// (see `proxy::worker`).
+    pub pool_per_thread: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -311,6 +314,7 @@ pub(super) fn validate(f: RinglbFile) -> Result<Settings, Invalid> {
             }
         },
         retry_after_connect: u.retry_after_connect.unwrap_or(true),
+        pool_per_thread: u.pool_per_thread.unwrap_or(true),
         http2_streams: match (u.http2.unwrap_or(false), u.http2_streams) {
             (false, None) => None,
             (false, Some(_)) => {

@@ -575,3 +575,11 @@ fn pingoras_timer_threshold_is_ringlbs_unless_the_file_sets_it() {
         Some(5)
     );
 }
+
+#[test]
+fn replica_connections_are_pooled_per_thread_unless_turned_off() {
+    assert!(parse("version: 1\n").unwrap().upstream.pool_per_thread);
+    let s = parse("ringlb:\n  upstream:\n    pool_per_thread: false\n").unwrap();
+    assert!(!s.upstream.pool_per_thread);
+    assert!(parse("ringlb:\n  upstream:\n    pool_per_thread: 2\n").is_err());
+}

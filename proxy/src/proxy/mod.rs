@@ -22,6 +22,7 @@ mod ctx;
 mod key;
 mod observe;
 mod respond;
+mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -92,6 +93,9 @@ impl RingProxy {
 
     fn peer(&self, addr: SocketAddr) -> HttpPeer {
         let mut peer = HttpPeer::new(addr, false, String::new());
+        if self.upstream.pool_per_thread {
+            peer.group_key = worker::index();
+        }
         let o = &mut peer.options;
         o.connection_timeout = Some(self.upstream.connect_timeout);
         o.total_connection_timeout = Some(self.upstream.connect_timeout);

@@ -24,6 +24,8 @@ pub struct FakeReplica {
     pub addr: SocketAddr,
     /// Requests other than heartbeats received so far.
     pub requests: Arc<AtomicUsize>,
+    /// Connections that carried at least one of them.
+    pub connections: Arc<AtomicUsize>,
     /// Each non-heartbeat request line, as it arrives.
     pub arrivals: Mutex<mpsc::Receiver<String>>,
     stop: Arc<AtomicBool>,
@@ -35,22 +37,29 @@ impl FakeReplica {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
-        let (count, halt, id) = (requests.clone(), stop.clone(), id.to_string());
+        let (count, conns, halt, id) = (
+            requests.clone(),
+            connections.clone(),
+            stop.clone(),
+            id.to_string(),
+        );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if halt.load(Ordering::Relaxed) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (count, tx, id) = (count.clone(), tx.clone(), id.clone());
-                std::thread::spawn(move || serve(conn, behaviour, &id, &count, &tx));
+                let (count, conns, tx, id) = (count.clone(), conns.clone(), tx.clone(), id.clone());
+                std::thread::spawn(move || serve(conn, behaviour, &id, [&count, &conns], &tx));
             }
         });
         FakeReplica {
             addr,
             requests,
+            connections,
             arrivals: Mutex::new(rx),
             stop,
         }
@@ -82,7 +91,7 @@ fn serve(
     conn: TcpStream,
     behaviour: Behaviour,
     id: &str,
-    count: &AtomicUsize,
+    [count, conns]: [&AtomicUsize; 2],
     arrivals: &mpsc::Sender<String>,
 ) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
@@ -91,6 +100,7 @@ fn serve(
         Err(_) => return,
     });
     let mut conn = conn;
+    let mut first = true;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -113,6 +123,9 @@ fn serve(
             continue;
         }
         count.fetch_add(1, Ordering::SeqCst);
+        if std::mem::take(&mut first) {
+            conns.fetch_add(1, Ordering::SeqCst);
+        }
         let _ = arrivals.send(line.trim_end().to_string());
         match behaviour {
             Behaviour::Reset => {

@@ -49,10 +49,16 @@ pub fn children(parent: u32) -> Vec<(u32, String)> {
 }
 
 /// The YAML config the tests run: Pingora's keys with a short grace period,
-/// then `pingora` (more top-level keys) and the `ringlb:` section.
+/// then `pingora` (more top-level keys; 2 threads unless it sets `threads`)
+/// and the `ringlb:` section.
 pub fn config(ringlb_section: &str, pingora: &str) -> String {
+    let threads = if pingora.contains("threads:") {
+        ""
+    } else {
+        "threads: 2\n"
+    };
     format!(
-        "version: 1\nthreads: 2\ngrace_period_seconds: 0\ngraceful_shutdown_timeout_seconds: 2\n{pingora}\nringlb:\n{ringlb_section}\n"
+        "version: 1\n{threads}grace_period_seconds: 0\ngraceful_shutdown_timeout_seconds: 2\n{pingora}\nringlb:\n{ringlb_section}\n"
     )
 }
 
