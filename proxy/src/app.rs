@@ -133,7 +133,8 @@ pub fn install(server: &mut Server, settings: &Settings) -> Result<Running, Stri
         ConnGate::new(c.max_connections.unwrap_or(usize::MAX), c.max_per_client),
         deadlines,
     )
-    .counted_in(metrics.clone());
+    .counted_in(metrics.clone())
+    .rehoming(c.rehome);
     let mut proxy = Service::new("ringlb proxy".to_string(), proxy_app);
     proxy.add_listener(client_listener(settings.listen, c.read_buffer_bytes));
 

@@ -87,6 +87,10 @@ fn main() -> ExitCode {
     settings.pingora.apply(&mut conf);
     // Per-thread pools need a reactor per thread (proxy/worker.rs).
     settings.upstream.pool_per_thread &= !conf.work_stealing;
+    // A reactor per thread, more than one, and no read-ahead to carry over
+    // (clients/rehome.rs).
+    settings.clients.rehome &=
+        conf.threads > 1 && !conf.work_stealing && settings.clients.read_buffer_bytes == 0;
     if cli.pingora.test {
         println!("ringlb: {} is valid", path.display());
         return ExitCode::SUCCESS;

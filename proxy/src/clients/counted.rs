@@ -15,7 +15,11 @@
 //!
 //! Pingora takes any `IO` as a connection (`Stream` is `Box<dyn IO>`, and
 //! pingora-core implements `IO` for every type with these traits); every
-//! call is passed through to the accepted stream unchanged.
+//! call is passed through to the accepted stream unchanged, through a write
+//! buffer that stays empty (capacity 0) until the connection is moved to
+//! its thread's reactor ([`Counted::rehome`]): the moved stream lacks
+//! Pingora's own write buffer, and without one a response's header and
+//! body would go out in two sends.
 
 use std::io;
 use std::pin::Pin;
@@ -24,30 +28,60 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pingora_core::protocols::l4::stream::DEFAULT_L4_WRITE_BUFFER_SIZE;
 use pingora_core::protocols::raw_connect::ProxyDigest;
 use pingora_core::protocols::tls::{SslDigest, TlsRef};
 use pingora_core::protocols::{
     GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl, Stream,
     TimingDigest, UniqueID, UniqueIDType, ALPN,
 };
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter, ReadBuf};
+
+use super::rehome;
 
 /// A stream and the bytes read from it so far.
 #[derive(Debug)]
 pub struct Counted {
-    inner: Stream,
+    inner: BufWriter<Stream>,
     read: usize,
 }
 
 impl Counted {
     /// Wraps an accepted connection.
     pub fn wrap(inner: Stream) -> Stream {
-        Box::new(Counted { inner, read: 0 })
+        Box::new(Counted {
+            inner: BufWriter::with_capacity(0, inner),
+            read: 0,
+        })
     }
 
     /// The bytes read from `stream` so far, if it was wrapped here.
     pub fn bytes_read(stream: &Stream) -> Option<usize> {
         stream.as_any().downcast_ref::<Counted>().map(|c| c.read)
+    }
+
+    /// Moves a wrapped connection's socket to this thread's reactor
+    /// ([`rehome`]), keeping its count, with a write buffer of the size
+    /// Pingora gives its own streams. Only between requests, with nothing
+    /// read ahead; a stream that cannot move is returned as it was.
+    pub fn rehome(stream: Stream) -> Stream {
+        if !stream.as_any().is::<Counted>() {
+            return stream;
+        }
+        let Ok(counted) = stream.into_any().downcast::<Counted>() else {
+            unreachable!("checked to be a Counted");
+        };
+        let Counted { inner, read } = *counted;
+        if !inner.buffer().is_empty() {
+            // Not between requests: an answer is still being written.
+            return Box::new(Counted { inner, read });
+        }
+        let inner = match rehome::to_this_thread(inner.into_inner()) {
+            Ok(moved) => BufWriter::with_capacity(DEFAULT_L4_WRITE_BUFFER_SIZE, moved),
+            // Not moved: it keeps Pingora's own buffer.
+            Err(same) => BufWriter::with_capacity(0, same),
+        };
+        Box::new(Counted { inner, read })
     }
 }
 
@@ -58,7 +92,7 @@ impl AsyncRead for Counted {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut *self.inner).poll_read(cx, buf);
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
             self.read += buf.filled().len() - before;
         }
@@ -72,15 +106,15 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.inner).poll_write(cx, buf)
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.inner).poll_flush(cx)
+        Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.inner).poll_shutdown(cx)
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -88,7 +122,7 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.inner).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -99,68 +133,70 @@ impl AsyncWrite for Counted {
 #[async_trait]
 impl Shutdown for Counted {
     async fn shutdown(&mut self) {
-        self.inner.shutdown().await
+        // What is still buffered goes out first.
+        let _ = self.inner.flush().await;
+        Shutdown::shutdown(&mut **self.inner.get_mut()).await
     }
 }
 
 impl UniqueID for Counted {
     fn id(&self) -> UniqueIDType {
-        self.inner.id()
+        self.inner.get_ref().id()
     }
 }
 
 impl Ssl for Counted {
     fn get_ssl(&self) -> Option<&TlsRef> {
-        self.inner.get_ssl()
+        self.inner.get_ref().get_ssl()
     }
 
     fn get_ssl_digest(&self) -> Option<Arc<SslDigest>> {
-        self.inner.get_ssl_digest()
+        self.inner.get_ref().get_ssl_digest()
     }
 
     fn selected_alpn_proto(&self) -> Option<ALPN> {
-        self.inner.selected_alpn_proto()
+        self.inner.get_ref().selected_alpn_proto()
     }
 }
 
 impl GetTimingDigest for Counted {
     fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
-        self.inner.get_timing_digest()
+        self.inner.get_ref().get_timing_digest()
     }
 
     fn get_read_pending_time(&self) -> Duration {
-        self.inner.get_read_pending_time()
+        self.inner.get_ref().get_read_pending_time()
     }
 
     fn get_write_pending_time(&self) -> Duration {
-        self.inner.get_write_pending_time()
+        self.inner.get_ref().get_write_pending_time()
     }
 }
 
 impl GetProxyDigest for Counted {
     fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>> {
-        self.inner.get_proxy_digest()
+        self.inner.get_ref().get_proxy_digest()
     }
 
     fn set_proxy_digest(&mut self, digest: ProxyDigest) {
-        self.inner.set_proxy_digest(digest)
+        self.inner.get_mut().set_proxy_digest(digest)
     }
 }
 
 impl GetSocketDigest for Counted {
     fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
-        self.inner.get_socket_digest()
+        self.inner.get_ref().get_socket_digest()
     }
 
     fn set_socket_digest(&mut self, digest: SocketDigest) {
-        self.inner.set_socket_digest(digest)
+        self.inner.get_mut().set_socket_digest(digest)
     }
 }
 
 #[async_trait]
 impl Peek for Counted {
     async fn try_peek(&mut self, buf: &mut [u8]) -> io::Result<bool> {
-        self.inner.try_peek(buf).await
+        self.inner.get_mut().try_peek(buf).await
     }
 }
 

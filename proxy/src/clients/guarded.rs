@@ -98,6 +98,8 @@ pub struct Guarded<A> {
     born: Instant,
     /// Where open connections are counted (the proxy listener's).
     metrics: Option<Arc<Metrics>>,
+    /// Move kept-alive connections to their thread's reactor.
+    rehome: bool,
 }
 
 impl<A> Guarded<A> {
@@ -115,12 +117,20 @@ impl<A> Guarded<A> {
             name,
             born: Instant::now(),
             metrics: None,
+            rehome: false,
         }
     }
 
     /// Counts this listener's open connections in `metrics`.
     pub fn counted_in(mut self, metrics: Arc<Metrics>) -> Guarded<A> {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Moves each connection kept alive after its first request to the
+    /// reactor of the thread that serves it ([`super::rehome`]).
+    pub fn rehoming(mut self, rehome: bool) -> Guarded<A> {
+        self.rehome = rehome;
         self
     }
 
@@ -259,6 +269,7 @@ where
         // Whether the last request left no bytes of a next one with Pingora.
         let mut left_nothing = false;
         let mut first = true;
+        let mut moved = !self.rehome;
         let mut settings = None;
         // The connection's own view of the shutdown flag: read once here,
         // then a version check per request (an atomic load), where reading
@@ -283,6 +294,12 @@ where
             late.as_mut().reset(deadline);
             let mut arrived = None;
             if first || left_nothing || !settings.as_ref().is_some_and(holds_pipelined_bytes) {
+                // Kept alive, and nothing of the next request is read yet:
+                // the socket can move (once).
+                if !first && !moved {
+                    stream = Counted::rehome(stream);
+                    moved = true;
+                }
                 match self
                     .arrival(&mut stream, late.as_mut(), first, stop.as_mut(), stopping)
                     .await

@@ -13,6 +13,7 @@ mod arrival;
 mod counted;
 pub mod gate;
 pub mod guarded;
+mod rehome;
 
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ pub struct ClientSettings {
     /// and held for the connection's life). 0 reads straight into the
     /// request-header buffer (4 KiB, Pingora's own).
     pub read_buffer_bytes: usize,
+    /// Move each kept-alive connection to the reactor of the thread that
+    /// serves it ([`rehome`]); in effect only with several threads, no
+    /// work stealing and no read buffer (`main.rs` clears it otherwise).
+    pub rehome: bool,
 }
 
 impl Default for ClientSettings {
@@ -60,6 +65,7 @@ impl Default for ClientSettings {
             max_headers: 100,
             pipelining: true,
             read_buffer_bytes: 0,
+            rehome: true,
         }
     }
 }

@@ -123,6 +123,7 @@ pub struct ClientsFile {
     pub max_header_bytes: Option<u64>,
     pub max_headers: Option<u64>,
     pub pipelining: Option<bool>,
+    pub rehome: Option<bool>,
     pub read_buffer_bytes: Option<u64>,
 }
 

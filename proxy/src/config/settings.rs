@@ -541,6 +541,7 @@ fn clients(c: super::file::ClientsFile) -> Result<ClientSettings, Invalid> {
             PINGORA_MAX_HEADERS,
         )? as usize,
         pipelining: c.pipelining.unwrap_or(d.pipelining),
+        rehome: c.rehome.unwrap_or(d.rehome),
         read_buffer_bytes: match c.read_buffer_bytes {
             None => d.read_buffer_bytes,
             Some(n @ 0..=MAX_READ_BUFFER) => n as usize,

@@ -49,16 +49,19 @@ pub fn children(parent: u32) -> Vec<(u32, String)> {
 }
 
 /// The YAML config the tests run: Pingora's keys with a short grace period,
-/// then `pingora` (more top-level keys; 2 threads unless it sets `threads`)
-/// and the `ringlb:` section.
+/// then `pingora` (more top-level keys) and the `ringlb:` section. As in
+/// ringlb's own configs, 2 threads without work stealing, unless `pingora`
+/// sets `threads` or `work_stealing`.
 pub fn config(ringlb_section: &str, pingora: &str) -> String {
-    let threads = if pingora.contains("threads:") {
-        ""
-    } else {
-        "threads: 2\n"
-    };
+    let mut defaults = String::new();
+    if !pingora.contains("threads:") {
+        defaults.push_str("threads: 2\n");
+    }
+    if !pingora.contains("work_stealing:") {
+        defaults.push_str("work_stealing: false\n");
+    }
     format!(
-        "version: 1\n{threads}grace_period_seconds: 0\ngraceful_shutdown_timeout_seconds: 2\n{pingora}\nringlb:\n{ringlb_section}\n"
+        "version: 1\n{defaults}grace_period_seconds: 0\ngraceful_shutdown_timeout_seconds: 2\n{pingora}\nringlb:\n{ringlb_section}\n"
     )
 }
 
