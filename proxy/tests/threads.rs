@@ -143,37 +143,33 @@ fn kept_alive_connections_move_to_their_threads_reactor() {
 fn each_worker_thread_keeps_its_own_replica_connections() {
     // One request at a time, each on a new client connection: Pingora
     // starts each client connection on a worker thread picked at random
-    // (4 here), so every thread serves some of the 60 (all but one thread
-    // left out: odds about 1 in 10^7). A request at a time needs one pooled
-    // replica connection, two if the next request comes before the last
-    // one's connection is back in the pool: at most 2 in one shared pool,
-    // at least 1 per thread with a pool each.
-    for (per_thread, fits) in [(true, 4..=8), (false, 1..=2)] {
-        let fake = FakeReplica::start("f0", Behaviour::SlowHome(Duration::ZERO));
-        let lb = Ringlb::start_with(
-            &format!(
-                "{RING}  replicas:\n    provisioner: static\n    initial: ['{}']\n  upstream:\n    pool_per_thread: {per_thread}\n",
-                fake.addr
-            ),
-            "threads: 4",
-        );
-        for i in 0..60 {
-            let mut s = std::net::TcpStream::connect(lb.proxy_addr()).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(
-                s,
-                "GET /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {}\r\nConnection: close\r\n\r\n",
-                100_000 + i
-            )
-            .unwrap();
-            let mut answer = String::new();
-            s.read_to_string(&mut answer).unwrap();
-            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        }
-        let conns = fake.connections.load(Ordering::SeqCst);
-        assert!(
-            fits.contains(&conns),
-            "pool_per_thread {per_thread}: {conns} replica connections"
-        );
+    // (4 here), so every thread serves some of the 60 (one left out: odds
+    // about 1 in 10^7). With a pool per thread, each thread opens its own
+    // replica connection: at least 4. One shared pool needs one, more only
+    // when a request comes before the last one's connection is back in the
+    // pool (Pingora pools it after the answer is out), so this bound holds
+    // either way only with pools per thread.
+    let fake = FakeReplica::start("f0", Behaviour::SlowHome(Duration::ZERO));
+    let lb = Ringlb::start_with(
+        &format!(
+            "{RING}  replicas:\n    provisioner: static\n    initial: ['{}']\n",
+            fake.addr
+        ),
+        "threads: 4",
+    );
+    for i in 0..60 {
+        let mut s = TcpStream::connect(lb.proxy_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {}\r\nConnection: close\r\n\r\n",
+            100_000 + i
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }
+    let conns = fake.connections.load(Ordering::SeqCst);
+    assert!(conns >= 4, "{conns} replica connections");
 }

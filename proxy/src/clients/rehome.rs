@@ -66,10 +66,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_moved_stream_is_the_same_connection() {
-        let (stream, mut client) = crate::clients::loopback().await;
-        let peer = stream
-            .get_socket_digest()
-            .and_then(|d| d.peer_addr().cloned());
+        let (mut stream, mut client) = crate::clients::loopback().await;
+        // As Pingora's listener leaves it: a digest with the peer address.
+        let digest = SocketDigest::from_raw_fd(stream.id());
+        let peer = digest.peer_addr().cloned();
+        stream.set_socket_digest(digest);
         let established = stream
             .as_any()
             .downcast_ref::<L4Stream>()

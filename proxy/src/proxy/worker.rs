@@ -34,6 +34,25 @@ mod tests {
     use super::index;
 
     #[test]
+    fn peers_of_different_threads_are_pooled_apart() {
+        use pingora_core::upstreams::peer::{HttpPeer, Peer};
+        let addr: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let peer = |group| {
+            let mut p = HttpPeer::new(addr, false, String::new());
+            p.group_key = group;
+            p.reuse_hash()
+        };
+        let here = index();
+        let there = std::thread::spawn(index).join().unwrap();
+        assert_eq!(peer(here), peer(here));
+        assert_ne!(
+            peer(here),
+            peer(there),
+            "the pool key must tell threads apart"
+        );
+    }
+
+    #[test]
     fn one_number_per_thread() {
         let here = index();
         assert_eq!(index(), here, "stable within a thread");
