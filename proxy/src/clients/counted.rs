@@ -15,11 +15,10 @@
 //!
 //! Pingora takes any `IO` as a connection (`Stream` is `Box<dyn IO>`, and
 //! pingora-core implements `IO` for every type with these traits); every
-//! call is passed through to the accepted stream unchanged, through a write
-//! buffer that stays empty (capacity 0) until the connection is moved to
-//! its thread's reactor ([`Counted::rehome`]): the moved stream lacks
-//! Pingora's own write buffer, and without one a response's header and
-//! body would go out in two sends.
+//! call is passed through to the accepted stream unchanged. A connection
+//! moved to its thread's reactor ([`Counted::rehome`]) gets a write buffer
+//! here: the moved stream lacks Pingora's own, and without one a
+//! response's header and body would go out in two sends.
 
 use std::io;
 use std::pin::Pin;
@@ -42,15 +41,55 @@ use super::rehome;
 /// A stream and the bytes read from it so far.
 #[derive(Debug)]
 pub struct Counted {
-    inner: BufWriter<Stream>,
+    inner: Inner,
     read: usize,
+}
+
+/// The stream as accepted (Pingora buffers its writes), or moved to this
+/// thread's reactor, with a write buffer of the size Pingora gives its own.
+#[derive(Debug)]
+enum Inner {
+    Accepted(Stream),
+    Moved(BufWriter<Stream>),
+}
+
+impl Inner {
+    fn stream(&self) -> &Stream {
+        match self {
+            Inner::Accepted(s) => s,
+            Inner::Moved(b) => b.get_ref(),
+        }
+    }
+
+    fn stream_mut(&mut self) -> &mut Stream {
+        match self {
+            Inner::Accepted(s) => s,
+            Inner::Moved(b) => b.get_mut(),
+        }
+    }
+}
+
+/// Calls `$poll` on the accepted stream or on the moved one's buffer.
+macro_rules! poll_inner {
+    ($self:ident, $s:ident => $poll:expr) => {
+        match &mut $self.inner {
+            Inner::Accepted(s) => {
+                let $s = Pin::new(&mut **s);
+                $poll
+            }
+            Inner::Moved(b) => {
+                let $s = Pin::new(b);
+                $poll
+            }
+        }
+    };
 }
 
 impl Counted {
     /// Wraps an accepted connection.
     pub fn wrap(inner: Stream) -> Stream {
         Box::new(Counted {
-            inner: BufWriter::with_capacity(0, inner),
+            inner: Inner::Accepted(inner),
             read: 0,
         })
     }
@@ -63,23 +102,32 @@ impl Counted {
     /// Moves a wrapped connection's socket to this thread's reactor
     /// ([`rehome`]), keeping its count, with a write buffer of the size
     /// Pingora gives its own streams. Only between requests, with nothing
-    /// read ahead; a stream that cannot move is returned as it was.
+    /// read ahead; a stream that cannot move (or has moved) is returned as
+    /// it was.
     pub fn rehome(stream: Stream) -> Stream {
-        if !stream.as_any().is::<Counted>() {
+        if !stream
+            .as_any()
+            .downcast_ref::<Counted>()
+            .is_some_and(|c| matches!(c.inner, Inner::Accepted(_)))
+        {
             return stream;
         }
         let Ok(counted) = stream.into_any().downcast::<Counted>() else {
             unreachable!("checked to be a Counted");
         };
-        let Counted { inner, read } = *counted;
-        if !inner.buffer().is_empty() {
-            // Not between requests: an answer is still being written.
-            return Box::new(Counted { inner, read });
-        }
-        let inner = match rehome::to_this_thread(inner.into_inner()) {
-            Ok(moved) => BufWriter::with_capacity(DEFAULT_L4_WRITE_BUFFER_SIZE, moved),
-            // Not moved: it keeps Pingora's own buffer.
-            Err(same) => BufWriter::with_capacity(0, same),
+        let Counted {
+            inner: Inner::Accepted(accepted),
+            read,
+        } = *counted
+        else {
+            unreachable!("checked to be an accepted stream");
+        };
+        let inner = match rehome::to_this_thread(accepted) {
+            Ok(moved) => Inner::Moved(BufWriter::with_capacity(
+                DEFAULT_L4_WRITE_BUFFER_SIZE,
+                moved,
+            )),
+            Err(same) => Inner::Accepted(same),
         };
         Box::new(Counted { inner, read })
     }
@@ -92,7 +140,7 @@ impl AsyncRead for Counted {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let polled = poll_inner!(self, s => s.poll_read(cx, buf));
         if let Poll::Ready(Ok(())) = polled {
             self.read += buf.filled().len() - before;
         }
@@ -106,15 +154,15 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        poll_inner!(self, s => s.poll_write(cx, buf))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        poll_inner!(self, s => s.poll_flush(cx))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        poll_inner!(self, s => s.poll_shutdown(cx))
     }
 
     fn poll_write_vectored(
@@ -122,81 +170,86 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        poll_inner!(self, s => s.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        match &self.inner {
+            Inner::Accepted(s) => s.is_write_vectored(),
+            Inner::Moved(b) => b.is_write_vectored(),
+        }
     }
 }
 
 #[async_trait]
 impl Shutdown for Counted {
     async fn shutdown(&mut self) {
-        // What is still buffered goes out first.
-        let _ = self.inner.flush().await;
-        Shutdown::shutdown(&mut **self.inner.get_mut()).await
+        if let Inner::Moved(b) = &mut self.inner {
+            // What is still buffered goes out first.
+            let _ = b.flush().await;
+        }
+        Shutdown::shutdown(&mut **self.inner.stream_mut()).await
     }
 }
 
 impl UniqueID for Counted {
     fn id(&self) -> UniqueIDType {
-        self.inner.get_ref().id()
+        self.inner.stream().id()
     }
 }
 
 impl Ssl for Counted {
     fn get_ssl(&self) -> Option<&TlsRef> {
-        self.inner.get_ref().get_ssl()
+        self.inner.stream().get_ssl()
     }
 
     fn get_ssl_digest(&self) -> Option<Arc<SslDigest>> {
-        self.inner.get_ref().get_ssl_digest()
+        self.inner.stream().get_ssl_digest()
     }
 
     fn selected_alpn_proto(&self) -> Option<ALPN> {
-        self.inner.get_ref().selected_alpn_proto()
+        self.inner.stream().selected_alpn_proto()
     }
 }
 
 impl GetTimingDigest for Counted {
     fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
-        self.inner.get_ref().get_timing_digest()
+        self.inner.stream().get_timing_digest()
     }
 
     fn get_read_pending_time(&self) -> Duration {
-        self.inner.get_ref().get_read_pending_time()
+        self.inner.stream().get_read_pending_time()
     }
 
     fn get_write_pending_time(&self) -> Duration {
-        self.inner.get_ref().get_write_pending_time()
+        self.inner.stream().get_write_pending_time()
     }
 }
 
 impl GetProxyDigest for Counted {
     fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>> {
-        self.inner.get_ref().get_proxy_digest()
+        self.inner.stream().get_proxy_digest()
     }
 
     fn set_proxy_digest(&mut self, digest: ProxyDigest) {
-        self.inner.get_mut().set_proxy_digest(digest)
+        self.inner.stream_mut().set_proxy_digest(digest)
     }
 }
 
 impl GetSocketDigest for Counted {
     fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
-        self.inner.get_ref().get_socket_digest()
+        self.inner.stream().get_socket_digest()
     }
 
     fn set_socket_digest(&mut self, digest: SocketDigest) {
-        self.inner.get_mut().set_socket_digest(digest)
+        self.inner.stream_mut().set_socket_digest(digest)
     }
 }
 
 #[async_trait]
 impl Peek for Counted {
     async fn try_peek(&mut self, buf: &mut [u8]) -> io::Result<bool> {
-        self.inner.get_mut().try_peek(buf).await
+        self.inner.stream_mut().try_peek(buf).await
     }
 }
 
@@ -235,5 +288,36 @@ mod tests {
         assert_eq!(Counted::bytes_read(&stream), Some(n));
         let (plain, _other) = crate::clients::loopback().await;
         assert_eq!(Counted::bytes_read(&plain), None);
+    }
+
+    #[tokio::test]
+    async fn a_moved_connection_keeps_its_count_and_buffers_its_writes() {
+        let (stream, mut client) = crate::clients::loopback().await;
+        let mut stream = Counted::wrap(stream);
+        client.write_all(b"abc").await.unwrap();
+        let mut buf = [0u8; 8];
+        stream.read_exact(&mut buf[..3]).await.unwrap();
+        let old = stream.id();
+        let stream = Counted::rehome(stream);
+        assert_ne!(stream.id(), old, "a new descriptor, on this reactor");
+        assert_eq!(Counted::bytes_read(&stream), Some(3));
+        let id = stream.id();
+        let mut stream = Counted::rehome(stream);
+        assert_eq!(stream.id(), id, "moved once only");
+        // A header and a body written apart leave in one send, at the flush.
+        stream.write_all(b"head").await.unwrap();
+        stream.write_all(b"body").await.unwrap();
+        let buffered = |s: &Stream| match &s.as_any().downcast_ref::<Counted>().unwrap().inner {
+            Inner::Moved(b) => b.buffer().len(),
+            Inner::Accepted(_) => panic!("not moved"),
+        };
+        assert_eq!(buffered(&stream), 8);
+        stream.flush().await.unwrap();
+        assert_eq!(buffered(&stream), 0);
+        client.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"headbody");
+        client.write_all(b"de").await.unwrap();
+        stream.read_exact(&mut buf[..2]).await.unwrap();
+        assert_eq!(Counted::bytes_read(&stream), Some(5));
     }
 }
