@@ -21,12 +21,13 @@ wrk keeps --conns connections alive with a random 6-digit X-Request-Id for
 only req/s, p99 and the spread). Timings on a shared VM swing by 10-20%;
 the counts do not.
 
-usage: bench/threads.py [--threads 1,2,4] [--conns 64] [--duration 4]
+usage: bench/threads.py [--threads 1,2,4] [--conns 64] [--duration 4] [--rounds 1]
+(with --rounds N the variants alternate N times; each cell is the median)
 (binaries as bench/scale.py finds them: BIN, else .bench/bin)
 """
-import argparse, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
-from scale import BACKENDS, LUA, NCPU, b, cores, nginx_conf, proxies, start, stop, to_ms, wait_http
+from scale import BACKENDS, LUA, NCPU, TCK, b, cores, nginx_conf, proxies, start, stop, to_ms, wait_http
 
 PORT = 18001
 EVENTS = ["raw_syscalls:sys_enter", "syscalls:sys_enter_write", "syscalls:sys_enter_epoll_wait",
@@ -111,7 +112,7 @@ def run(argv, env, a, w, lua, wcpu, pcpu):
             if len(f) > 2 and f[0].isdigit():
                 counts[f[2]] = int(f[0]) / reqs
     busy = sorted(x - y for x, y in zip(after, before) if x - y > 0)
-    return {"rps": reqs / a.duration, "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+    return {"rps": reqs / a.duration, "cpu": sum(busy) * 1e6 / TCK / reqs, "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
             "counts": counts, "spread": spread, "busy": busy}
 
 
@@ -120,6 +121,7 @@ def main():
     ap.add_argument("--threads", default="1,2,4")
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--duration", type=float, default=4)
+    ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     w = tempfile.mkdtemp(prefix="threads.")
     lua = os.path.join(w, "r.lua")
@@ -131,8 +133,8 @@ def main():
                    for i, x in enumerate(BACKENDS))
     be = start([b("nginx"), "-e", os.path.join(w, "be.err"), "-p", w, "-c", nginx_conf(w, "be", 4 if big else 1, body)],
                cores(NCPU - 4, 4) if big else cores(NCPU - 1, 1))
-    print("| T | server | req/s | p99 ms | syscalls/req | wake-ups/req | epoll_wait/req | switches/req | client sockets per reactor | busiest thread / mean |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| T | server | req/s | p99 ms | CPU us/req | syscalls/req | wake-ups/req | epoll_wait/req | switches/req | client sockets per reactor | busiest thread / mean |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     try:
         for x in BACKENDS:
             wait_http(int(x.rsplit(":", 1)[1]))
@@ -140,21 +142,31 @@ def main():
             rows = proxies(w, T, PORT, True)
             pcpu = cores(0, T) if big else cores(0, NCPU)
             wcpu = cores(T, 4) if big else cores(NCPU - 1, 1)
+            argvs = {}
             for name, extra in VARIANTS.items():
                 if extra is None:
-                    argv = rows["pingora-bare"]
+                    argvs[name] = rows["pingora-bare"]
                 else:
                     argv = list(rows["ringlb"])
                     conf = argv[-1] + "." + re.sub(r"\W+", "_", name) + ".yaml"
                     open(conf, "w").write(open(argv[-1]).read().replace("ringlb:\n", "ringlb:\n" + extra, 1))
                     argv[-1] = conf
-                r = run(argv, None, a, w, lua, wcpu, pcpu)
-                c = r["counts"]
-                col = lambda k: f"{c[k]:.2f}" if k in c else "-"
-                busy = r["busy"][-T:] if r["busy"] else []
-                skew = f"{max(busy) / (sum(busy) / len(busy)):.2f}" if busy else "-"
-                print(f"| {T} | {name} | {r['rps']:.0f} | {r['p99']:.2f} | {col(EVENTS[0])} | {col(EVENTS[1])} | "
-                      f"{col(EVENTS[2])} | {col(EVENTS[3])} | {r['spread']} | {skew} |", flush=True)
+                    argvs[name] = argv
+            results = {name: [] for name in argvs}
+            for _ in range(a.rounds):
+                for name, argv in argvs.items():
+                    results[name].append(run(argv, None, a, w, lua, wcpu, pcpu))
+            for name, rs in results.items():
+                med = lambda f: statistics.median(f(r) for r in rs)
+                def col(k):
+                    return f"{med(lambda r: r['counts'][k]):.2f}" if all(k in r["counts"] for r in rs) else "-"
+                def skew(r):
+                    busy = r["busy"][-T:]
+                    return max(busy) / (sum(busy) / len(busy)) if busy else 0
+                print(f"| {T} | {name} | {med(lambda r: r['rps']):.0f} | {med(lambda r: r['p99']):.2f} | "
+                      f"{med(lambda r: r['cpu']):.1f} | "
+                      f"{col(EVENTS[0])} | {col(EVENTS[1])} | {col(EVENTS[2])} | {col(EVENTS[3])} | "
+                      f"{rs[-1]['spread']} | {med(skew):.2f} |", flush=True)
     finally:
         stop(be)
         shutil.rmtree(w, ignore_errors=True)
