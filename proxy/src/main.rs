@@ -160,6 +160,8 @@ fn main() -> ExitCode {
             fleet: running.fleet.clone(),
             handover: running.handover.clone(),
             file: handover_file,
+            provisioner: running.provisioner.clone(),
+            pid_file: pid_file.clone(),
         }),
     });
     // Pingora may have ended the health keeper before it handed over (its

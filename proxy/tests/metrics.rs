@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -238,33 +238,6 @@ fn metrics_are_on_the_admin_listener_only_and_errors_are_json() {
     assert_eq!(lb.replicas(), before);
 }
 
-/// One keep-alive `GET /home` on `conn`; the status.
-fn keep_alive_home(conn: &mut TcpStream) -> u16 {
-    conn.write_all(b"GET /home HTTP/1.1\r\nHost: ringlb\r\nX-Request-Id: 7\r\n\r\n")
-        .unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        let n = conn.read(&mut chunk).unwrap();
-        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&buf));
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .expect("content-length");
-            if body.len() >= len {
-                return head[9..12].parse().unwrap();
-            }
-        }
-    }
-}
-
 #[test]
 fn open_client_connections_are_counted_while_open() {
     let lb = Ringlb::start(CONF);
@@ -277,9 +250,9 @@ fn open_client_connections_are_counted_while_open() {
     let mut a = TcpStream::connect(lb.proxy_addr()).unwrap();
     let mut b = TcpStream::connect(lb.proxy_addr()).unwrap();
     for _ in 0..3 {
-        assert_eq!(keep_alive_home(&mut a), 200);
+        assert_eq!(common::keep_alive_home(&mut a, 7), 200);
     }
-    assert_eq!(keep_alive_home(&mut b), 200);
+    assert_eq!(common::keep_alive_home(&mut b, 7), 200);
     assert_eq!(connections(), Some(2.0));
     drop(a);
     wait_for("one connection", Duration::from_secs(5), || {

@@ -17,41 +17,6 @@ use common::Ringlb;
 
 const RING: &str = "  ring:\n    vnodes: 64\n";
 
-/// Sends one keep-alive request on `s` and reads its whole answer.
-fn get_home(s: &mut TcpStream, id: u64) {
-    write!(
-        s,
-        "GET /home HTTP/1.1\r\nHost: x\r\nX-Request-Id: {id}\r\n\r\n"
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = s.read(&mut buf).unwrap();
-        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&got);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let len: usize = text[..end]
-                .lines()
-                .find_map(|l| l.strip_prefix("Content-Length: "))
-                .or_else(|| {
-                    text[..end]
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length: "))
-                })
-                .expect("a length")
-                .trim()
-                .parse()
-                .unwrap();
-            if got.len() >= end + 4 + len {
-                assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-                return;
-            }
-        }
-    }
-}
-
 /// For each of `pid`'s epoll instances, the sockets it watches whose local
 /// port is `port` (the proxy's client connections), by inode. An instance
 /// can appear under several descriptors (tokio keeps a duplicate); those
@@ -120,8 +85,8 @@ fn kept_alive_connections_move_to_their_threads_reactor() {
             let mut s = TcpStream::connect(lb.proxy_addr()).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             // The second request runs on the moved socket.
-            get_home(&mut s, 100_000 + i);
-            get_home(&mut s, 200_000 + i);
+            assert_eq!(common::keep_alive_home(&mut s, 100_000 + i), 200);
+            assert_eq!(common::keep_alive_home(&mut s, 200_000 + i), 200);
             conns.push(s);
         }
         let per = client_sockets_per_reactor(lb.pid(), lb.proxy_addr().port());
@@ -134,7 +99,7 @@ fn kept_alive_connections_move_to_their_threads_reactor() {
         }
         // Moved connections go on serving.
         for (i, s) in conns.iter_mut().enumerate() {
-            get_home(s, 300_000 + i as u64);
+            assert_eq!(common::keep_alive_home(s, 300_000 + i as u64), 200);
         }
     }
 }

@@ -272,3 +272,35 @@ impl Backend {
         self.0.addr
     }
 }
+
+/// One keep-alive `GET /home` with `X-Request-Id: id` on `conn`; the
+/// answer's status, once its whole body has arrived.
+pub fn keep_alive_home(conn: &mut std::net::TcpStream, id: u64) -> u16 {
+    use std::io::{Read, Write};
+    write!(
+        conn,
+        "GET /home HTTP/1.1\r\nHost: ringlb\r\nX-Request-Id: {id}\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = conn.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .expect("content-length");
+            if body.len() >= len {
+                return head[9..12].parse().unwrap();
+            }
+        }
+    }
+}
