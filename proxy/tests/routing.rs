@@ -356,14 +356,19 @@ fn admin_paths_leave_the_proxy_port_when_on_proxy_port_is_false() {
 
 #[test]
 fn config_check_flag_validates_and_exits() {
-    let ok = Command::new(bin("ringlb"))
-        .args([
-            "-c",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../conf/ringlb.yaml"),
-            "-t",
-        ])
-        .output()
-        .unwrap();
+    // `ringlb -c <file> -t`: checks the file and exits.
+    let check = |file: &std::path::Path| {
+        Command::new(bin("ringlb"))
+            .arg("-c")
+            .arg(file)
+            .arg("-t")
+            .output()
+            .unwrap()
+    };
+    let ok = check(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conf/ringlb.yaml"
+    )));
     assert!(
         ok.status.success(),
         "{}",
@@ -372,12 +377,7 @@ fn config_check_flag_validates_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "ringlb:\n  ring:\n    vnodes: 0\n").unwrap();
-    let out = Command::new(bin("ringlb"))
-        .arg("-c")
-        .arg(&bad)
-        .arg("-t")
-        .output()
-        .unwrap();
+    let out = check(&bad);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ringlb.ring.vnodes"), "{err}");
@@ -390,12 +390,7 @@ fn config_check_flag_validates_and_exits() {
             format!("fast_timeout_to_tokio_threshold_seconds: {value}\n"),
         )
         .unwrap();
-        let out = Command::new(bin("ringlb"))
-            .arg("-c")
-            .arg(&bad)
-            .arg("-t")
-            .output()
-            .unwrap();
+        let out = check(&bad);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{value}: {err}");
         assert!(err.contains("bad.yaml"), "{value}: {err}");

@@ -105,31 +105,25 @@ impl Counted {
     /// read ahead; a stream that cannot move (or has moved) is returned as
     /// it was.
     pub fn rehome(stream: Stream) -> Stream {
-        if !stream
-            .as_any()
-            .downcast_ref::<Counted>()
-            .is_some_and(|c| matches!(c.inner, Inner::Accepted(_)))
-        {
+        // Checked first: a failed downcast would not give the stream back.
+        if !stream.as_any().is::<Counted>() {
             return stream;
         }
-        let Ok(counted) = stream.into_any().downcast::<Counted>() else {
-            unreachable!("checked to be a Counted");
+        let mut counted = stream
+            .into_any()
+            .downcast::<Counted>()
+            .expect("checked to be a Counted");
+        counted.inner = match counted.inner {
+            Inner::Accepted(accepted) => match rehome::to_this_thread(accepted) {
+                Ok(moved) => Inner::Moved(BufWriter::with_capacity(
+                    DEFAULT_L4_WRITE_BUFFER_SIZE,
+                    moved,
+                )),
+                Err(same) => Inner::Accepted(same),
+            },
+            moved => moved,
         };
-        let Counted {
-            inner: Inner::Accepted(accepted),
-            read,
-        } = *counted
-        else {
-            unreachable!("checked to be an accepted stream");
-        };
-        let inner = match rehome::to_this_thread(accepted) {
-            Ok(moved) => Inner::Moved(BufWriter::with_capacity(
-                DEFAULT_L4_WRITE_BUFFER_SIZE,
-                moved,
-            )),
-            Err(same) => Inner::Accepted(same),
-        };
-        Box::new(Counted { inner, read })
+        counted
     }
 }
 

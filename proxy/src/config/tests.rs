@@ -577,9 +577,22 @@ fn pingoras_timer_threshold_is_ringlbs_unless_the_file_sets_it() {
 }
 
 #[test]
-fn replica_connections_are_pooled_per_thread_unless_turned_off() {
-    assert!(parse("version: 1\n").unwrap().upstream.pool_per_thread);
-    let s = parse("ringlb:\n  upstream:\n    pool_per_thread: false\n").unwrap();
-    assert!(!s.upstream.pool_per_thread);
-    assert!(parse("ringlb:\n  upstream:\n    pool_per_thread: 2\n").is_err());
+fn thread_placement_keys_are_on_unless_turned_off_and_take_only_booleans() {
+    let s = parse("version: 1\n").unwrap();
+    assert!(
+        s.upstream.pool_per_thread && s.clients.rehome,
+        "on when missing"
+    );
+    for (section, key) in [("upstream", "pool_per_thread"), ("clients", "rehome")] {
+        let off = parse(&format!("ringlb:\n  {section}:\n    {key}: false\n")).unwrap();
+        let (pool, rehome) = (off.upstream.pool_per_thread, off.clients.rehome);
+        assert_eq!((pool, rehome), (key == "rehome", key == "pool_per_thread"));
+        for value in ["2", "maybe", "\"true\"", "[true]", "{a: 1}"] {
+            let why = err_at(
+                &format!("ringlb:\n  {section}:\n    {key}: {value}\n"),
+                &format!("ringlb.{section}.{key}"),
+            );
+            assert!(why.starts_with("invalid type"), "{key}: {value}: {why}");
+        }
+    }
 }
